@@ -1,0 +1,1 @@
+"""Hotline's outer shell: settings, wiring, CLI, channel adapters and the web server."""

@@ -1,0 +1,115 @@
+"""The one settings class. Values come from ``config.yaml`` and ``HOTLINE_*`` environment variables.
+
+Environment variables win over the file; nested keys use ``__`` (``HOTLINE_DATABASE__URL``).
+A bad value stops start-up with :class:`ConfigError`, whose message is one line naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = "config.yaml"
+
+
+class ConfigError(Exception):
+    """A configuration value is wrong; the message names the key and the problem in one line."""
+
+
+class _Section(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///./var/hotline.db"
+    echo: bool = False
+    pool_size: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    file: str | None = "./var/log/hotline.log"
+
+
+class ProvinceSettings(_Section):
+    name: str = "Tỉnh Cà Mau"
+    police_name: str = "Công an tỉnh"
+    hotline: str = "113"
+    email: str = "tiepnhan@congan.example.vn"
+
+
+class BotSettings(_Section):
+    default_locale: Literal["vi", "en"] = "vi"
+    max_text_chars: int = Field(default=4000, ge=100, le=100_000)
+    reference_prefix: str = Field(default="TG", pattern=r"^[A-Z]{2,4}$")
+    flows_dir: str | None = None  # None: the flows shipped in handlers/flows
+
+
+class Settings(BaseSettings):
+    """Everything Hotline can be told. Documented in place in ``config.yaml``."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", env_nested_delimiter="__", extra="forbid")
+
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    logging: LoggingSettings = LoggingSettings()
+    province: ProvinceSettings = ProvinceSettings()
+    bot: BotSettings = BotSettings()
+    data_dir: str = "./var/data"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = os.environ.get("HOTLINE_CONFIG", DEFAULT_CONFIG_FILE)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if Path(path).is_file():
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path, yaml_file_encoding="utf-8"))
+        return tuple(sources)
+
+
+def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
+    """Build settings from the file (``config_file`` or ``$HOTLINE_CONFIG`` or ``./config.yaml``) and env.
+
+    Raises :class:`ConfigError` with a one-line message on any invalid value.
+    """
+    if config_file is not None:
+        if not Path(config_file).is_file():
+            raise ConfigError(f"config file {config_file!r} does not exist")
+        os.environ["HOTLINE_CONFIG"] = config_file
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(root)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"config: {key}: {first['msg']}{more}") from None
+    except (OSError, ValueError) as exc:  # unreadable or malformed YAML
+        raise ConfigError(f"config: {exc}".splitlines()[0]) from None

@@ -1,0 +1,1 @@
+"""Vietnamese understanding: normalisation, redaction, entities and intents."""

@@ -1,0 +1,106 @@
+"""Table definitions (SQLAlchemy Core). Migrations in ``storage/migrations`` must match these."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+UTCDateTime = sa.DateTime(timezone=True)
+
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("chat_id", sa.String(128), nullable=False),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("locale", sa.String(8), nullable=False, server_default="vi"),
+    # The whole dialogue state (current flow/step, slots, pending edits) as JSON: small and schemaless on
+    # purpose, so that adding a slot to a flow never needs a migration.
+    sa.Column("state", sa.JSON, nullable=False),
+    # Optimistic locking: every save bumps it, and a save against a stale version fails loudly.
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("channel", "chat_id", name="uq_conversations_channel_chat"),
+)
+
+inbound_messages = sa.Table(
+    "inbound_messages",
+    metadata,
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("chat_id", sa.String(128), primary_key=True),
+    sa.Column("message_id", sa.String(128), primary_key=True),
+    # The replies we gave, so a retried request gets the same answer without re-running the step.
+    sa.Column("replies", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+tips = sa.Table(
+    "tips",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("reference", sa.String(32), nullable=True, unique=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("chat_id", sa.String(128), nullable=False, index=True),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("urgent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("status", sa.String(16), nullable=False, server_default="new"),
+    # The structured report (slots after redaction). Never contains an OTP, card number or password.
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
+tip_attachments = sa.Table(
+    "tip_attachments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tip_id", sa.Integer, sa.ForeignKey("tips.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("mime_type", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("path", sa.String(512), nullable=True),
+    sa.Column("file_name", sa.String(255), nullable=True),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tip_id", sa.Integer, sa.ForeignKey("tips.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("sink", sa.String(32), nullable=False),
+    sa.Column("idempotency_key", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),  # pending|delivered|dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("sink", "idempotency_key", name="uq_outbox_sink_key"),
+    sa.Index("ix_outbox_status_next", "status", "next_attempt_at"),
+)
+
+# What a tip names (caller number, link domain, bank account), one row each: "how many distinct reporters
+# named this number" and tip clusters are index lookups here instead of scans over JSON.
+tip_indicators = sa.Table(
+    "tip_indicators",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tip_id", sa.Integer, sa.ForeignKey("tips.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # phone | domain | bank_account
+    sa.Column("value", sa.String(255), nullable=False),
+    # A keyed hash of the reporter (channel + chat), so distinct reporters can be counted without naming them.
+    sa.Column("reporter_key", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_tip_indicators_kind_value", "kind", "value"),
+)
