@@ -71,14 +71,20 @@ class Database:
     async def durable_transaction(self) -> AsyncIterator[AsyncConnection]:
         """A transaction whose commit survives a power cut, not only a crash (``synchronous=FULL``)."""
         async with self.engine.connect() as conn:
-            if self.sqlite:
-                await conn.exec_driver_sql("PRAGMA synchronous=FULL")
+            if not self.sqlite:  # PostgreSQL commits are durable by default (synchronous_commit=on)
+                async with conn.begin():
+                    yield conn
+                return
+            # SQLite refuses to change the safety level inside a transaction, and SQLAlchemy would open one
+            # for any statement it runs; so set it on the driver connection, which is in autocommit mode.
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            await raw.execute("PRAGMA synchronous=FULL")
             try:
                 async with conn.begin():
                     yield conn
             finally:
-                if self.sqlite:
-                    await conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                await raw.execute("PRAGMA synchronous=NORMAL")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

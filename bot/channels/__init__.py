@@ -1,0 +1,1 @@
+"""Channel adapters: each turns its platform's payload into an InboundMessage and renders replies."""

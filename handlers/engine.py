@@ -1,0 +1,219 @@
+"""The dialogue engine: lock the conversation, load its state, run one step, save — every message.
+
+Platform-free: channels hand in an :class:`InboundMessage` and render the :class:`OutboundMessage` list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from handlers.checking import Checker
+from handlers.dialogue import Dialogue, Turn
+from handlers.flowload import FlowRegistry
+from handlers.messages import Attachment, ConversationKey, InboundMessage, OutboundMessage
+from handlers.urls import registrable_domain
+from nlu.redact import redact
+from storage import conversations as conv_repo
+from storage.db import Database
+from storage.schema import tips
+from storage.tips import Indicator, create_tip
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_BANK_ACCOUNT = re.compile(r"(?<!\d)(\d{6,19})(?!\d)")
+# Slots that hold the engine's own bookkeeping, not the parent's report.
+_INTERNAL_SLOTS = frozenset({"shared_hint"})
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    default_locale: str = "vi"
+    max_text_chars: int = 4000
+    reference_prefix: str = "TG"
+    sinks: tuple[str, ...] = ("console",)
+    variables: dict[str, Any] = field(default_factory=dict)
+    # Keys the reporter hash (distinct-reporter counts without storing who reported).
+    reporter_key_secret: bytes = b"hotline-dev-only-change-me"
+    max_attachments: int = 5
+
+
+class NeedsDurableCommit(Exception):
+    """Raised inside a turn that files a tip on an ordinary transaction: the turn is redone durably."""
+
+
+class KeyedLocks:
+    """One asyncio lock per conversation, dropped when nobody holds or waits for it.
+
+    Keeps one chat's messages in order inside this process; the database row lock covers other processes.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: ConversationKey) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class Engine:
+    """Runs the flows for every channel. Safe to share across tasks; holds no conversation in memory."""
+
+    def __init__(self, db: Database, flows: FlowRegistry, *, checker: Checker, config: EngineConfig) -> None:
+        self.db = db
+        self.flows = flows
+        self.config = config
+        self.dialogue = Dialogue(
+            flows.get, checker=checker, submit=self._submit, erase=self._erase,
+            variables=config.variables, max_attachments=config.max_attachments,
+        )
+        self._locks = KeyedLocks()
+
+    async def handle(self, msg: InboundMessage) -> list[OutboundMessage]:
+        """Process one inbound message exactly once and return the replies."""
+        started = time.perf_counter()
+        msg, notes = self._sanitise(msg)
+        async with self._locks.hold(msg.key):
+            durable = False
+            for attempt in range(4):
+                try:
+                    replies = await self._handle_locked(msg, notes, durable=durable)
+                    break
+                except NeedsDurableCommit:
+                    # Rare (once per report) and side-effect free: the first try rolled back entirely.
+                    durable = True
+                except conv_repo.StaleConversationError:
+                    log.warning("conversation changed concurrently; retrying (attempt %d)", attempt + 1)
+            else:
+                raise RuntimeError("conversation kept changing under us")
+        log.debug("handled %s message in %.1f ms", msg.channel, (time.perf_counter() - started) * 1000)
+        return replies
+
+    def _sanitise(self, msg: InboundMessage) -> tuple[InboundMessage, list[str]]:
+        """Redact secrets and cap length before anything is stored, logged or even parsed."""
+        notes: list[str] = []
+        text = msg.text
+        if text is not None:
+            text = _CONTROL.sub("", text)
+            if len(text) > self.config.max_text_chars:
+                text = text[: self.config.max_text_chars]
+                notes.append("too_long")
+            text, found = redact(text)
+            if found:
+                notes.append("secret_warning")
+        payload = msg.payload[:64] if msg.payload is not None else None
+        extras = dict(msg.extras)
+        for key in ("forwarded_text", "forwarded_from"):
+            if isinstance(extras.get(key), str):
+                extras[key] = redact(_CONTROL.sub("", extras[key])[: self.config.max_text_chars])[0]
+        return replace(msg, text=text, payload=payload, extras=extras), notes
+
+    async def _handle_locked(self, msg: InboundMessage, notes: list[str], *, durable: bool) -> list[OutboundMessage]:
+        now = msg.received_at
+        begin = self.db.durable_transaction if durable else self.db.transaction
+        async with begin() as conn:
+            if msg.message_id:
+                previous = await conv_repo.find_replies(conn, key=msg.key, message_id=msg.message_id)
+                if previous is not None:
+                    return [OutboundMessage.from_json(r) for r in previous]
+            stored = await conv_repo.lock_and_load(
+                conn, key=msg.key, user_id=msg.user_id, locale=msg.locale or self.config.default_locale, now=now
+            )
+            locale = stored.locale if stored.state else (msg.locale or self.config.default_locale)
+            turn = Turn(conn=conn, state=stored.state, locale=locale, inbound=msg, text=msg.text or "", now=now,
+                        durable=durable)
+            for note in notes:
+                turn.say(note, limit=self.config.max_text_chars)
+            await self.dialogue.respond(turn)
+            if turn.erase:
+                await conv_repo.delete_conversation(conn, key=msg.key)
+            else:
+                await conv_repo.save(conn, conversation=stored, state=turn.state, locale=turn.locale, now=now)
+                if msg.message_id:
+                    await conv_repo.record_replies(
+                        conn, key=msg.key, message_id=msg.message_id, replies=[m.to_json() for m in turn.out],
+                        now=now,
+                    )
+            return turn.out
+
+    # ----- what submitting and forgetting do to storage -------------------------------------------------
+    def reporter_key(self, key: ConversationKey) -> str:
+        return hmac.new(self.config.reporter_key_secret, f"{key.channel}:{key.chat_id}".encode(),
+                        hashlib.sha256).hexdigest()
+
+    async def _submit(self, turn: Turn) -> str:
+        if not turn.durable:
+            # "Your tip was received" must survive a power cut, not only a crash.
+            raise NeedsDurableCommit
+        slots = {k: v for k, v in turn.slots.items() if k not in _INTERNAL_SLOTS}
+        if slots.get("contact_consent") != "contact_ok":
+            slots.pop("contact_phone", None)  # anonymous unless the parent agreed
+        attachments = [Attachment(**a) for a in slots.pop("screenshots", None) or []]
+        urgent = bool(turn.state.get("urgent")) or slots.get("money_lost") == "yes" or any(
+            s in ("otp", "password", "card", "installed_app") for s in slots.get("shared") or [])
+        data: dict[str, Any] = {"slots": slots, "locale": turn.locale,
+                                "consent": {"contact": slots.get("contact_consent") == "contact_ok",
+                                            "recorded_at": turn.now.isoformat(), "wording": "report.v1"}}
+        reference = await create_tip(
+            turn.conn, channel=turn.inbound.channel, chat_id=turn.inbound.chat_id, user_id=turn.inbound.user_id,
+            urgent=urgent, data=data, attachments=attachments, indicators=list(_indicators(slots)),
+            reporter_key=self.reporter_key(turn.inbound.key), sinks=self.config.sinks,
+            prefix=self.config.reference_prefix, now=turn.now,
+        )
+        log.info("tip %s filed (urgent=%s, channel=%s)", reference, urgent, turn.inbound.channel)
+        return reference
+
+    async def _erase(self, turn: Turn) -> int:
+        """Anonymise this chat's tips (the case stays, the reporter goes); the engine deletes the chat."""
+        conn = turn.conn
+        rows = (await conn.execute(sa.select(tips.c.id, tips.c.data).where(
+            tips.c.channel == turn.inbound.channel, tips.c.chat_id == turn.inbound.chat_id))).all()
+        for row in rows:
+            data = dict(row.data)
+            slots = dict(data.get("slots", {}))
+            slots.pop("contact_phone", None)
+            slots["contact_consent"] = "anonymous"
+            data.update(slots=slots, erased_at=turn.now.isoformat())
+            await conn.execute(sa.update(tips).where(tips.c.id == row.id).values(
+                data=data, chat_id=f"erased-{row.id}", user_id="erased"))
+        log.info("parent asked to be forgotten: %d tip(s) anonymised", len(rows))
+        return len(rows)
+
+
+def _indicators(slots: dict[str, Any]) -> Sequence[Indicator]:
+    out: list[Indicator] = []
+    if isinstance(slots.get("caller_number"), str):
+        out.append(Indicator("phone", slots["caller_number"]))
+    for link in [slots.get("link"), *(slots.get("other_links") or [])]:
+        domain = registrable_domain(link) if isinstance(link, str) else None
+        if domain:
+            out.append(Indicator("domain", domain))
+    if isinstance(slots.get("bank"), str):
+        out += [Indicator("bank_account", m) for m in _BANK_ACCOUNT.findall(slots["bank"])]
+    return out
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

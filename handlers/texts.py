@@ -1,0 +1,124 @@
+"""System texts the engine says on its own (errors, warnings, the urgent advice), in both languages.
+
+Flow texts live in the YAML flows; these are the ones no flow owns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TEXTS: dict[str, dict[str, str]] = {
+    "invalid_phone": {
+        "vi": "Số điện thoại chưa đúng. Hãy nhập lại, ví dụ 0912 345 678 hoặc +84 912 345 678.",
+        "en": "That phone number does not look right. Please type it again, e.g. 0912 345 678.",
+    },
+    "invalid_url": {
+        "vi": "Tôi không thấy đường link nào. Hãy dán đường link (ví dụ: abc-vnedu.com/tai-app) hoặc cả tin nhắn.",
+        "en": "I could not find a link. Please paste the link (e.g. abc-vnedu.com/app) or the whole message.",
+    },
+    "invalid_money": {
+        "vi": "Tôi chưa hiểu số tiền. Hãy nhập ví dụ: 500k, 20 triệu, 1tr5, 2.000.000đ.",
+        "en": "I did not understand the amount. Try e.g. 500k, 20 triệu, 2,000,000.",
+    },
+    "invalid_datetime": {
+        "vi": "Tôi chưa hiểu thời gian. Hãy nhập ví dụ: hôm nay 9h, sáng nay, hôm qua, 15/11.",
+        "en": "I did not understand the time. Try e.g. today 9h, this morning, yesterday, 15/11.",
+    },
+    "future_datetime": {
+        "vi": "Thời gian này ở tương lai. Hãy nhập lúc sự việc đã xảy ra.",
+        "en": "That time is in the future. Please give when it happened.",
+    },
+    "empty_text": {"vi": "Bạn chưa nhập gì.", "en": "You did not type anything."},
+    "need_attachment": {
+        "vi": "Hãy gửi ảnh chụp màn hình, hoặc bấm “Xong” / “Bỏ qua”.",
+        "en": "Please send a screenshot, or press “Done” / “Skip”.",
+    },
+    "attachment_saved": {
+        "vi": "Đã nhận {count} ảnh. Gửi thêm, hoặc bấm “Xong”.",
+        "en": "Got {count} file(s). Send more, or press “Done”.",
+    },
+    "attachment_rejected": {
+        "vi": "Tệp này không nhận được (chỉ nhận ảnh JPG/PNG/WebP hoặc PDF, tối đa {max_mb} MB, {max_count} tệp).",
+        "en": "I cannot accept this file (JPG/PNG/WebP images or PDF only, up to {max_mb} MB, {max_count} files).",
+    },
+    "choose_option": {
+        "vi": "Hãy chọn một trong các nút bên dưới (hoặc gõ số thứ tự).",
+        "en": "Please choose one of the buttons below (or type its number).",
+    },
+    "unknown_button": {
+        "vi": "Nút này không còn dùng được nữa. Đây là câu hỏi hiện tại:",
+        "en": "That button is no longer active. Here is the current question:",
+    },
+    "not_understood": {
+        "vi": "Xin lỗi, tôi chưa hiểu ý bạn. Bạn hãy chọn một mục bên dưới:",
+        "en": "Sorry, I did not understand. Please choose one of these:",
+    },
+    "too_long": {
+        "vi": "Tin nhắn quá dài nên tôi chỉ giữ {limit} ký tự đầu.",
+        "en": "The message was too long, so I kept only its first {limit} characters.",
+    },
+    "secret_warning": {
+        "vi": "🔒 Tôi đã ẩn mã OTP / số thẻ / mật khẩu trong tin nhắn của bạn và không lưu lại. "
+        "Đừng bao giờ đọc hay gửi mã OTP, số thẻ, mật khẩu cho bất kỳ ai — nhà trường, công an và ngân hàng "
+        "không bao giờ hỏi những thông tin này.",
+        "en": "🔒 I hid the OTP / card number / password in your message and did not keep it. Never share OTPs, "
+        "card numbers or passwords with anyone — schools, police and banks never ask for them.",
+    },
+    "cancelled": {"vi": "Đã hủy. Không có gì được gửi đi.", "en": "Cancelled. Nothing was sent."},
+    "help": {
+        "vi": "Tôi giúp bạn báo cáo cuộc gọi/tin nhắn/đường link lừa đảo giả mạo nhà trường, kiểm tra một cuộc gọi "
+        "hay đường link, và hướng dẫn khi đã lỡ đưa mã OTP hoặc chuyển tiền. Bấm nút hoặc gõ tự nhiên, có dấu "
+        "hay không dấu đều được. Lệnh: “menu” (về đầu), “quay lại”, “bỏ qua”, “hủy”, “english”.",
+        "en": "I help you report scam calls, messages or links that pretend to be from a school, check a call or a "
+        "link, and tell you what to do if you gave an OTP or sent money. Press a button or just type. "
+        "Commands: “menu”, “back”, “skip”, “cancel”, “tiếng việt”.",
+    },
+    "urgent_resume": {
+        "vi": "Khi đã gọi ngân hàng xong, hãy tiếp tục báo cáo để Công an xử lý nhanh:",
+        "en": "Once you have called the bank, please continue the report so the police can act fast:",
+    },
+    "slow_down": {
+        "vi": "Bạn gửi hơi nhanh, vui lòng chờ vài giây rồi gửi lại.",
+        "en": "You are sending messages too fast; please wait a few seconds.",
+    },
+    "forget_confirm": {
+        "vi": "Bạn muốn xóa toàn bộ cuộc trò chuyện và thông tin liên hệ của bạn? Báo cáo đã gửi sẽ được ẩn danh "
+        "(Công an vẫn giữ nội dung vụ việc, không còn biết ai gửi).",
+        "en": "Erase this conversation and your contact details? Reports you sent are anonymised (the police keep "
+        "the case, without knowing who sent it).",
+    },
+    "forgotten": {
+        "vi": "Đã xóa dữ liệu của bạn ({tips} báo cáo đã được ẩn danh). Bạn có thể bắt đầu lại bất cứ lúc nào.",
+        "en": "Your data was erased ({tips} report(s) anonymised). You can start again at any time.",
+    },
+    "forget_kept": {"vi": "Đã giữ nguyên, không xóa gì.", "en": "Nothing was erased."},
+    "btn_forget_yes": {"vi": "Xóa dữ liệu của tôi", "en": "Erase my data"},
+    "btn_forget_no": {"vi": "Không xóa", "en": "Keep it"},
+    "summary_header": {"vi": "Thông tin bạn đã cung cấp:", "en": "What you told me:"},
+    "edit_which": {"vi": "Bạn muốn sửa mục nào?", "en": "Which item do you want to change?"},
+    "language_set": {"vi": "Đã chuyển sang tiếng Việt.", "en": "Switched to English."},
+    "btn_skip": {"vi": "Bỏ qua", "en": "Skip"},
+    "btn_done": {"vi": "Xong", "en": "Done"},
+    "btn_submit": {"vi": "✅ Gửi báo cáo", "en": "✅ Submit report"},
+    "btn_edit": {"vi": "✏️ Sửa thông tin", "en": "✏️ Edit"},
+    "btn_cancel": {"vi": "Hủy", "en": "Cancel"},
+    "btn_menu": {"vi": "Về menu chính", "en": "Main menu"},
+    "btn_back": {"vi": "Quay lại", "en": "Back"},
+    "value_none": {"vi": "—", "en": "—"},
+    "attachments_count": {"vi": "{count} tệp", "en": "{count} file(s)"},
+}
+
+
+class _SafeDict(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def say(key: str, locale: str, **values: Any) -> str:
+    """A system text in ``locale`` with ``{placeholders}`` filled (unknown ones left visible)."""
+    entry = TEXTS[key]
+    return fill(entry.get(locale) or entry["vi"], values)
+
+
+def fill(template: str, values: dict[str, Any]) -> str:
+    return template.format_map(_SafeDict(values))

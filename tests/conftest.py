@@ -1,0 +1,98 @@
+"""Shared fixtures: a migrated database on SQLite (always) and PostgreSQL (when the server is reachable)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage.db import Database
+from storage.migrate import upgrade
+
+PG_HOST = os.environ.get("HOTLINE_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("HOTLINE_TEST_PG_PORT", "5432"))
+
+
+def postgres_reachable() -> bool:
+    try:
+        with socket.create_connection((PG_HOST, PG_PORT), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    if not postgres_reachable():
+        pytest.skip(f"no PostgreSQL server reachable on {PG_HOST}:{PG_PORT}")
+    return f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/test"
+
+
+async def _create_pg_database(admin_url: str) -> str:
+    import asyncpg  # only needed when PostgreSQL is in play
+
+    name = f"hotline_t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def _drop_pg_database(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"
+
+
+@pytest.fixture
+async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
+    db = Database(sqlite_url)
+    await upgrade(db)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A freshly migrated database; the PostgreSQL case gets its own throwaway database."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}")
+        await upgrade(db)
+        yield db
+        await db.dispose()
+        return
+    admin_url = request.getfixturevalue("pg_admin_url")
+    url = await _create_pg_database(admin_url)
+    db = Database(url)
+    try:
+        await upgrade(db)
+        yield db
+    finally:
+        await db.dispose()
+        await _drop_pg_database(admin_url, url)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests build their own settings; a developer's HOTLINE_* variables must not leak in.
+    for key in list(os.environ):
+        if key.startswith("HOTLINE_") and not key.startswith("HOTLINE_TEST_"):
+            monkeypatch.delenv(key, raising=False)
+
+
