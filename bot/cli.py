@@ -7,11 +7,14 @@ import json
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from bot.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 T = TypeVar("T")
 
@@ -38,6 +41,17 @@ class Ctx:
         return self._settings
 
 
+async def open_database(settings: Settings) -> Database:
+    """The database for a one-off command; an SQLite file is created and migrated on first use."""
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    database = Database(settings.database.url)
+    if database.sqlite:
+        await upgrade(database)
+    return database
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "-c", type=click.Path(dir_okay=False), default=None,
               help="config file (default: $HOTLINE_CONFIG or ./config.yaml)")
@@ -56,7 +70,7 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from bot.logsetup import setup_logging
-    from bot.runtime import build_runtime
+    from bot.runtime import build_runtime, tune_for_serving
     from bot.web import create_app
 
     settings = obj.settings
@@ -65,6 +79,7 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
     async def main() -> None:
         runtime = await build_runtime(settings)
         app = create_app(runtime)
+        tune_for_serving()
         config = uvicorn.Config(app, host=host or settings.server.host, port=port or settings.server.port,
                                 log_level="info", access_log=False, lifespan="on")
         click.echo(f"Hotline listening on http://{config.host}:{config.port}/  (Ctrl-C to stop)")
@@ -156,18 +171,19 @@ def tips() -> None:
 @click.pass_obj
 def tips_list(obj: Ctx, limit: int) -> None:
     """The newest tips."""
-    from storage.db import Database
     from storage.tips import list_tips
 
     async def main() -> list[dict[str, Any]]:
-        database = Database(obj.settings.database.url)
+        database = await open_database(obj.settings)
         try:
-            async with database.transaction() as conn:
-                return await list_tips(conn, limit=limit)
+            return await database.run(list_tips, limit=limit)
         finally:
             await database.dispose()
 
-    for row in _run(main()):
+    rows = _run(main())
+    if not rows:
+        click.echo("no tips yet")
+    for row in rows:
         flag = "URGENT " if row["urgent"] else ""
         click.echo(f"{row['reference']}  {row['created_at']:%Y-%m-%d %H:%M}  {row['channel']:<9} "
                    f"{row['status']:<8} {flag}")
@@ -178,14 +194,12 @@ def tips_list(obj: Ctx, limit: int) -> None:
 @click.pass_obj
 def tips_show(obj: Ctx, reference: str) -> None:
     """One tip with its attachments and outbox rows, as JSON."""
-    from storage.db import Database
     from storage.tips import get_tip
 
     async def main() -> dict[str, Any] | None:
-        database = Database(obj.settings.database.url)
+        database = await open_database(obj.settings)
         try:
-            async with database.transaction() as conn:
-                return await get_tip(conn, reference=reference)
+            return await database.run(get_tip, reference=reference)
         finally:
             await database.dispose()
 

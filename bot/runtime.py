@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,17 @@ class Runtime:
 
     async def close(self) -> None:
         await self.db.dispose()
+
+
+def tune_for_serving() -> None:
+    """Interpreter settings for a long-running server (measured with bench/bench_messages.py)."""
+    # Everything loaded so far lives as long as the process: keep the collector from rescanning it, and
+    # collect the young generation less often (allocation-heavy request handling hurts p99 otherwise).
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+    # The SQLite writer thread runs dialogue turns while the event loop serves HTTP; a shorter GIL switch
+    # interval (default 5 ms) stops one from stalling the other for whole milliseconds at a time.
+    sys.setswitchinterval(0.0005)
 
 
 def build_checker(settings: Settings) -> Checker:

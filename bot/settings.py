@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         path = os.environ.get("HOTLINE_CONFIG", DEFAULT_CONFIG_FILE)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path != DEFAULT_CONFIG_FILE and not Path(path).is_file():
+            raise ValueError(f"config file {path!r} (from HOTLINE_CONFIG) does not exist")
         if Path(path).is_file():
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path, yaml_file_encoding="utf-8"))
         return tuple(sources)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import sqlalchemy as sa
 
 from handlers.messages import OutboundMessage
 
@@ -31,10 +31,13 @@ class CheckOutcome:
 class Checker(Protocol):
     """Runs one named check (``call`` or ``link``) over a conversation's slots."""
 
-    async def run(
-        self, conn: AsyncConnection, *, kind: str, slots: Mapping[str, Any], locale: str
+    def run(
+        self, conn: sa.Connection, *, kind: str, slots: Mapping[str, Any], locale: str
     ) -> CheckOutcome:
-        """Check without any network access. ``conn`` is the conversation's open transaction (read only)."""
+        """Check without any network access. ``conn`` is the conversation's open transaction (read only).
+
+        Synchronous: it runs inside the turn's unit of work (see ``storage.db.Database.run``).
+        """
         ...
 
 
@@ -48,8 +51,8 @@ class AsksChecker:
     with on these reason codes).
     """
 
-    async def run(
-        self, conn: AsyncConnection, *, kind: str, slots: Mapping[str, Any], locale: str
+    def run(
+        self, conn: sa.Connection, *, kind: str, slots: Mapping[str, Any], locale: str
     ) -> CheckOutcome:
         asked = [a for a in slots.get("asked") or [] if a in ASK_CODES_HIGH]
         if asked:

@@ -1,18 +1,19 @@
 """One turn of the conversation: the state machine that walks the flows.
 
 It works on a plain JSON state dict and an open transaction, and returns the replies; loading, locking and
-saving the state are the engine's job (handlers/engine.py).
+saving the state are the engine's job (handlers/engine.py). It is synchronous on purpose: a whole turn runs
+as one unit of work inside ``Database.run`` (a worker thread on SQLite, ``run_sync`` on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import sqlalchemy as sa
 
 from handlers.checking import Checker
 from handlers.commands import command_of, harm_of
@@ -39,13 +40,20 @@ MAIN_FLOW, MENU_STEP = "main", "menu"
 URGENT_FLOW, URGENT_ADVICE_STEP = "urgent", "advice"
 MAX_AUTO_STEPS = 50  # a flow that loops through non-input steps must not hang a request
 MAX_HISTORY = 30
+SUBMIT_WORDS = frozenset({"gui", "gui bao cao", "submit", "send", "dong y", "ok", "xac nhan", "gui di"})
+
+
+def may_submit(payload: str | None, text: str | None) -> bool:
+    """Whether this input could file a tip (the engine then commits it durably from the first try)."""
+    return payload == "!submit" or (payload is None and text is not None and len(text) < 40
+                                    and normalize(text) in SUBMIT_WORDS)
 
 
 @dataclass
 class Turn:
     """Everything one step of the dialogue reads and writes."""
 
-    conn: AsyncConnection
+    conn: sa.Connection
     state: dict[str, Any]
     locale: str
     inbound: InboundMessage
@@ -64,8 +72,8 @@ class Turn:
         return slots
 
 
-Submitter = Callable[[Turn], Awaitable[str]]
-Eraser = Callable[[Turn], Awaitable[int]]
+Submitter = Callable[[Turn], str]
+Eraser = Callable[[Turn], int]
 
 
 def _match_option(options: tuple[Option, ...], payload: str | None, norm: str, locale: str) -> Option | None:
@@ -122,7 +130,7 @@ class Dialogue:
         self.max_attachments = max_attachments
 
     # ----- entry point ---------------------------------------------------------------------------------
-    async def respond(self, turn: Turn) -> None:
+    def respond(self, turn: Turn) -> None:
         flows = self._flows()
         state = turn.state
         msg = turn.inbound
@@ -130,10 +138,10 @@ class Dialogue:
         first_contact = not state.get("flow")
         if first_contact:
             state.update(flow=MAIN_FLOW, step=None, slots={})
-            await self._goto(turn, flows, f"flow:{MAIN_FLOW}", render=False)
+            self._goto(turn, flows, f"flow:{MAIN_FLOW}", render=False)
 
         if state.get("pending_forget"):
-            await self._forget_answer(turn, flows, msg.payload, norm)
+            self._forget_answer(turn, flows, msg.payload, norm)
             return
         command = command_of(norm, msg.payload)
         if command in ("lang_en", "lang_vi"):
@@ -143,10 +151,10 @@ class Dialogue:
             return
         if command == "cancel":
             turn.say("cancelled")
-            await self._goto(turn, flows, "menu")
+            self._goto(turn, flows, "menu")
             return
         if command == "menu":
-            await self._goto(turn, flows, "menu")
+            self._goto(turn, flows, "menu")
             return
         if command == "help":
             turn.say("help")
@@ -163,14 +171,14 @@ class Dialogue:
 
         harm = harm_of(norm) if norm and msg.payload is None else None
         if harm and state.get("flow") != URGENT_FLOW:
-            await self._urgent(turn, flows, harm)
+            self._urgent(turn, flows, harm)
             return
 
         step = self._current(flows, state)
         if step is None:
-            await self._goto(turn, flows, "menu")
+            self._goto(turn, flows, "menu")
             return
-        await self._input(turn, flows, step, command, norm, first_contact)
+        self._input(turn, flows, step, command, norm, first_contact)
 
     # ----- moving around -----------------------------------------------------------------------------
     def _current(self, flows: FlowSet, state: Mapping[str, Any]) -> AnyStep | None:
@@ -189,7 +197,7 @@ class Dialogue:
             if p is not None:
                 turn.out.append(p)
 
-    async def _goto(self, turn: Turn, flows: FlowSet, target: str, *, carry: bool = False,
+    def _goto(self, turn: Turn, flows: FlowSet, target: str, *, carry: bool = False,
                     render: bool = True) -> None:
         """Move to ``target`` and run every step that needs no input, stopping at the next question."""
         state = turn.state
@@ -214,13 +222,13 @@ class Dialogue:
                 target = "menu"
                 continue
             turn.slots.update(step.set)
-            nxt = await self._auto(turn, flows, step, render)
+            nxt = self._auto(turn, flows, step, render)
             if nxt is None:
                 return
             target = nxt
         raise RuntimeError(f"flow {state.get('flow')!r} loops without asking anything")
 
-    async def _auto(self, turn: Turn, flows: FlowSet, step: AnyStep, render: bool) -> str | None:
+    def _auto(self, turn: Turn, flows: FlowSet, step: AnyStep, render: bool) -> str | None:
         """Run a step that needs no input and return where to go; None when the step waits for input."""
         slots = turn.slots
         if isinstance(step, MessageStep):
@@ -238,7 +246,7 @@ class Dialogue:
                     return case.next
             return step.default
         if isinstance(step, CheckStep):
-            outcome = await self.checker.run(turn.conn, kind=step.checker, slots=dict(slots), locale=turn.locale)
+            outcome = self.checker.run(turn.conn, kind=step.checker, slots=dict(slots), locale=turn.locale)
             slots[step.slot] = dict(outcome.result)
             turn.out.extend(outcome.messages)
             return step.next
@@ -248,12 +256,12 @@ class Dialogue:
             self._reprompt(turn, flows)
         return None
 
-    async def _advance(self, turn: Turn, flows: FlowSet, step: AnyStep, target: str, *, carry: bool = False) -> None:
+    def _advance(self, turn: Turn, flows: FlowSet, step: AnyStep, target: str, *, carry: bool = False) -> None:
         history = turn.state.setdefault("history", [])
         if isinstance(step, AskStep | ChoiceStep):
             history.append(step.id)
             del history[:-MAX_HISTORY]
-        await self._goto(turn, flows, target, carry=carry)
+        self._goto(turn, flows, target, carry=carry)
 
     def _back(self, turn: Turn, flows: FlowSet) -> bool:
         history: list[str] = turn.state.get("history") or []
@@ -267,7 +275,7 @@ class Dialogue:
         self._reprompt(turn, flows)
         return True
 
-    async def _urgent(self, turn: Turn, flows: FlowSet, harm: str) -> None:
+    def _urgent(self, turn: Turn, flows: FlowSet, harm: str) -> None:
         """Harm is done: say what to do in the next five minutes, then carry on where the parent was."""
         turn.state["urgent"] = True
         slots = turn.slots
@@ -290,12 +298,12 @@ class Dialogue:
             self._reprompt(turn, flows)
             return
         turn.state["urgent_shown"] = True
-        await self._goto(turn, flows, f"flow:{URGENT_FLOW}", carry=True)
+        self._goto(turn, flows, f"flow:{URGENT_FLOW}", carry=True)
 
-    async def _forget_answer(self, turn: Turn, flows: FlowSet, payload: str | None, norm: str) -> None:
+    def _forget_answer(self, turn: Turn, flows: FlowSet, payload: str | None, norm: str) -> None:
         turn.state.pop("pending_forget", None)
         if payload == "forget_yes" or norm in ("co", "yes", "dong y", "xoa", "co xoa"):
-            count = await self.erase(turn)
+            count = self.erase(turn)
             turn.erase = True
             turn.say("forgotten", tips=count)
             return
@@ -303,7 +311,7 @@ class Dialogue:
         self._reprompt(turn, flows)
 
     # ----- input at the current step -------------------------------------------------------------------
-    async def _input(self, turn: Turn, flows: FlowSet, step: AnyStep, command: str | None, norm: str,
+    def _input(self, turn: Turn, flows: FlowSet, step: AnyStep, command: str | None, norm: str,
                      first_contact: bool) -> None:
         msg = turn.inbound
         if isinstance(step, MenuStep | MessageStep):
@@ -316,27 +324,27 @@ class Dialogue:
                     turn.say("not_understood")
                 self._reprompt(turn, flows)
                 return
-            await self._choose(turn, flows, step, chosen)
+            self._choose(turn, flows, step, chosen)
             return
         if isinstance(step, AskStep):
-            await self._ask(turn, flows, step, command, norm)
+            self._ask(turn, flows, step, command, norm)
             return
         if isinstance(step, ChoiceStep):
-            await self._choice(turn, flows, step, command, norm)
+            self._choice(turn, flows, step, command, norm)
             return
         if isinstance(step, SubmitStep):
-            await self._submit_step(turn, flows, step, norm)
+            self._submit_step(turn, flows, step, norm)
             return
         self._reprompt(turn, flows)
 
-    async def _choose(self, turn: Turn, flows: FlowSet, step: AnyStep, option: Option) -> None:
+    def _choose(self, turn: Turn, flows: FlowSet, step: AnyStep, option: Option) -> None:
         turn.slots.update(option.set)
         if option.urgent:
             turn.state["urgent"] = True
         target = option.next or (step.next if isinstance(step, MessageStep) else "menu")
-        await self._advance(turn, flows, step, target, carry=option.carry)
+        self._advance(turn, flows, step, target, carry=option.carry)
 
-    async def _ask(self, turn: Turn, flows: FlowSet, step: AskStep, command: str | None, norm: str) -> None:
+    def _ask(self, turn: Turn, flows: FlowSet, step: AskStep, command: str | None, norm: str) -> None:
         msg = turn.inbound
         slots = turn.slots
         flow = flows.flows[turn.state["flow"]]
@@ -350,7 +358,7 @@ class Dialogue:
         if step.type == "attachment":
             if command in ("done", "skip") or msg.payload in ("!done", "!skip"):
                 slots.setdefault(step.slot, [])
-                await self._advance(turn, flows, step, step.next)
+                self._advance(turn, flows, step, step.next)
                 return
             if msg.payload is not None:
                 turn.say("unknown_button")
@@ -360,7 +368,7 @@ class Dialogue:
             return
         if command == "skip" and step.skippable:
             slots[step.slot] = None
-            await self._advance(turn, flows, step, step.next)
+            self._advance(turn, flows, step, step.next)
             return
         if msg.payload is not None:
             turn.say("unknown_button")
@@ -380,7 +388,7 @@ class Dialogue:
         for key, value in parsed.extra.items():
             if key in flow.slots and slots.get(key) in (None, ""):
                 slots[key] = value
-        await self._advance(turn, flows, step, step.next)
+        self._advance(turn, flows, step, step.next)
 
     def _store_attachments(self, turn: Turn, slot: str, attachments: tuple[Attachment, ...]) -> None:
         stored: list[dict[str, Any]] = list(turn.slots.get(slot) or [])
@@ -393,12 +401,12 @@ class Dialogue:
         turn.slots[slot] = stored
         turn.say("attachment_saved", count=len(stored))
 
-    async def _choice(self, turn: Turn, flows: FlowSet, step: ChoiceStep, command: str | None, norm: str) -> None:
+    def _choice(self, turn: Turn, flows: FlowSet, step: ChoiceStep, command: str | None, norm: str) -> None:
         msg = turn.inbound
         options = flows.option_sets[step.options]
         if command == "skip" and step.skippable:
             turn.slots[step.slot] = [] if step.multiple else None
-            await self._advance(turn, flows, step, step.next)
+            self._advance(turn, flows, step, step.next)
             return
         if not step.multiple:
             chosen = _match_option(options, msg.payload, norm, turn.locale)
@@ -409,19 +417,19 @@ class Dialogue:
             turn.slots[step.slot] = chosen.id
             turn.slots.update(chosen.set)
             if chosen.urgent:
-                await self._mark_urgent(turn, flows)
-            await self._advance(turn, flows, step, chosen.next or step.next)
+                self._mark_urgent(turn, flows)
+            self._advance(turn, flows, step, chosen.next or step.next)
             return
         pending: list[str] = list(turn.state.get("pending") or [])
         if command == "done":
-            await self._finish_multi(turn, flows, step, options, pending)
+            self._finish_multi(turn, flows, step, options, pending)
             return
         if msg.payload is not None:
             chosen = _match_option(options, msg.payload, norm, turn.locale)
             if chosen is None:
                 turn.say("unknown_button")
             elif chosen.exclusive:
-                await self._finish_multi(turn, flows, step, options, [chosen.id])
+                self._finish_multi(turn, flows, step, options, [chosen.id])
                 return
             elif chosen.id in pending:
                 pending.remove(chosen.id)
@@ -435,19 +443,19 @@ class Dialogue:
             turn.say("choose_option")
             self._reprompt(turn, flows)
             return
-        await self._finish_multi(turn, flows, step, options, [o.id for o in picked])
+        self._finish_multi(turn, flows, step, options, [o.id for o in picked])
 
-    async def _finish_multi(self, turn: Turn, flows: FlowSet, step: ChoiceStep, options: tuple[Option, ...],
+    def _finish_multi(self, turn: Turn, flows: FlowSet, step: ChoiceStep, options: tuple[Option, ...],
                             chosen: list[str]) -> None:
         if any(_is_exclusive(options, c) for c in chosen):
             chosen = []
         turn.slots[step.slot] = [o.id for o in options if o.id in chosen]  # keep the flow's order
         turn.state["pending"] = []
         if any(o.urgent for o in options if o.id in chosen):
-            await self._mark_urgent(turn, flows)
-        await self._advance(turn, flows, step, step.next)
+            self._mark_urgent(turn, flows)
+        self._advance(turn, flows, step, step.next)
 
-    async def _mark_urgent(self, turn: Turn, flows: FlowSet) -> None:
+    def _mark_urgent(self, turn: Turn, flows: FlowSet) -> None:
         turn.state["urgent"] = True
         if not turn.state.get("urgent_shown"):
             turn.state["urgent_shown"] = True
@@ -456,14 +464,13 @@ class Dialogue:
             turn.out.append(OutboundMessage(fill(advice.text.get(turn.locale), self.variables), urgent=True))
             turn.say("urgent_resume")
 
-    async def _submit_step(self, turn: Turn, flows: FlowSet, step: SubmitStep, norm: str) -> None:
+    def _submit_step(self, turn: Turn, flows: FlowSet, step: SubmitStep, norm: str) -> None:
         payload = turn.inbound.payload
-        if payload == "!submit" or (payload is None and norm in ("gui", "gui bao cao", "submit", "send", "dong y",
-                                                                  "ok", "xac nhan", "gui di")):
-            reference = await self.submit(turn)
+        if payload == "!submit" or (payload is None and norm in SUBMIT_WORDS):
+            reference = self.submit(turn)
             turn.out.append(OutboundMessage(fill(step.done.get(turn.locale), {**self.variables,
                                                                                "reference": reference})))
-            await self._goto(turn, flows, step.next)
+            self._goto(turn, flows, step.next)
             return
         if payload == "!edit" or (payload is None and norm in ("sua", "edit", "sua thong tin", "chinh sua")):
             buttons = [Button(f"!edit:{i}", f.label.get(turn.locale)) for i, f in enumerate(step.fields)]
@@ -476,7 +483,7 @@ class Dialogue:
                 turn.slots.pop(target.slot, None)
             # Re-ask that field, then walk on: every step whose slot is still filled is passed over, so the
             # parent lands back on the summary — after any follow-up question the new answer opened up.
-            await self._goto(turn, flows, field_.step)
+            self._goto(turn, flows, field_.step)
             return
         if payload is not None:
             turn.say("unknown_button")

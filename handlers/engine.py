@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from handlers.checking import Checker
-from handlers.dialogue import Dialogue, Turn
+from handlers.dialogue import Dialogue, Turn, may_submit
 from handlers.flowload import FlowRegistry
 from handlers.messages import Attachment, ConversationKey, InboundMessage, OutboundMessage
 from handlers.urls import registrable_domain
@@ -96,10 +96,12 @@ class Engine:
         started = time.perf_counter()
         msg, notes = self._sanitise(msg)
         async with self._locks.hold(msg.key):
-            durable = False
+            # Filing a tip needs a power-cut-proof commit; guess it up front so the turn usually runs once.
+            durable = may_submit(msg.payload, msg.text)
             for attempt in range(4):
                 try:
-                    replies = await self._handle_locked(msg, notes, durable=durable)
+                    run = self.db.run_durable if durable else self.db.run
+                    replies = await run(self._turn, msg, notes, durable)
                     break
                 except NeedsDurableCommit:
                     # Rare (once per report) and side-effect free: the first try rolled back entirely.
@@ -130,40 +132,37 @@ class Engine:
                 extras[key] = redact(_CONTROL.sub("", extras[key])[: self.config.max_text_chars])[0]
         return replace(msg, text=text, payload=payload, extras=extras), notes
 
-    async def _handle_locked(self, msg: InboundMessage, notes: list[str], *, durable: bool) -> list[OutboundMessage]:
+    def _turn(self, conn: sa.Connection, msg: InboundMessage, notes: list[str], durable: bool) -> list[OutboundMessage]:
+        """One unit of work: dedupe, lock and load, step, save — all in the caller's transaction."""
         now = msg.received_at
-        begin = self.db.durable_transaction if durable else self.db.transaction
-        async with begin() as conn:
+        if msg.message_id:
+            previous = conv_repo.find_replies(conn, key=msg.key, message_id=msg.message_id)
+            if previous is not None:
+                return [OutboundMessage.from_json(r) for r in previous]
+        stored = conv_repo.lock_and_load(
+            conn, key=msg.key, user_id=msg.user_id, locale=msg.locale or self.config.default_locale, now=now
+        )
+        locale = stored.locale if stored.state else (msg.locale or self.config.default_locale)
+        turn = Turn(conn=conn, state=stored.state, locale=locale, inbound=msg, text=msg.text or "", now=now,
+                    durable=durable)
+        for note in notes:
+            turn.say(note, limit=self.config.max_text_chars)
+        self.dialogue.respond(turn)
+        if turn.erase:
+            conv_repo.delete_conversation(conn, key=msg.key)
+        else:
+            conv_repo.save(conn, conversation=stored, state=turn.state, locale=turn.locale, now=now)
             if msg.message_id:
-                previous = await conv_repo.find_replies(conn, key=msg.key, message_id=msg.message_id)
-                if previous is not None:
-                    return [OutboundMessage.from_json(r) for r in previous]
-            stored = await conv_repo.lock_and_load(
-                conn, key=msg.key, user_id=msg.user_id, locale=msg.locale or self.config.default_locale, now=now
-            )
-            locale = stored.locale if stored.state else (msg.locale or self.config.default_locale)
-            turn = Turn(conn=conn, state=stored.state, locale=locale, inbound=msg, text=msg.text or "", now=now,
-                        durable=durable)
-            for note in notes:
-                turn.say(note, limit=self.config.max_text_chars)
-            await self.dialogue.respond(turn)
-            if turn.erase:
-                await conv_repo.delete_conversation(conn, key=msg.key)
-            else:
-                await conv_repo.save(conn, conversation=stored, state=turn.state, locale=turn.locale, now=now)
-                if msg.message_id:
-                    await conv_repo.record_replies(
-                        conn, key=msg.key, message_id=msg.message_id, replies=[m.to_json() for m in turn.out],
-                        now=now,
-                    )
-            return turn.out
+                conv_repo.record_replies(conn, key=msg.key, message_id=msg.message_id,
+                                         replies=[m.to_json() for m in turn.out], now=now)
+        return turn.out
 
     # ----- what submitting and forgetting do to storage -------------------------------------------------
     def reporter_key(self, key: ConversationKey) -> str:
         return hmac.new(self.config.reporter_key_secret, f"{key.channel}:{key.chat_id}".encode(),
                         hashlib.sha256).hexdigest()
 
-    async def _submit(self, turn: Turn) -> str:
+    def _submit(self, turn: Turn) -> str:
         if not turn.durable:
             # "Your tip was received" must survive a power cut, not only a crash.
             raise NeedsDurableCommit
@@ -176,7 +175,7 @@ class Engine:
         data: dict[str, Any] = {"slots": slots, "locale": turn.locale,
                                 "consent": {"contact": slots.get("contact_consent") == "contact_ok",
                                             "recorded_at": turn.now.isoformat(), "wording": "report.v1"}}
-        reference = await create_tip(
+        reference = create_tip(
             turn.conn, channel=turn.inbound.channel, chat_id=turn.inbound.chat_id, user_id=turn.inbound.user_id,
             urgent=urgent, data=data, attachments=attachments, indicators=list(_indicators(slots)),
             reporter_key=self.reporter_key(turn.inbound.key), sinks=self.config.sinks,
@@ -185,10 +184,10 @@ class Engine:
         log.info("tip %s filed (urgent=%s, channel=%s)", reference, urgent, turn.inbound.channel)
         return reference
 
-    async def _erase(self, turn: Turn) -> int:
+    def _erase(self, turn: Turn) -> int:
         """Anonymise this chat's tips (the case stays, the reporter goes); the engine deletes the chat."""
         conn = turn.conn
-        rows = (await conn.execute(sa.select(tips.c.id, tips.c.data).where(
+        rows = (conn.execute(sa.select(tips.c.id, tips.c.data).where(
             tips.c.channel == turn.inbound.channel, tips.c.chat_id == turn.inbound.chat_id))).all()
         for row in rows:
             data = dict(row.data)
@@ -196,7 +195,7 @@ class Engine:
             slots.pop("contact_phone", None)
             slots["contact_consent"] = "anonymous"
             data.update(slots=slots, erased_at=turn.now.isoformat())
-            await conn.execute(sa.update(tips).where(tips.c.id == row.id).values(
+            conn.execute(sa.update(tips).where(tips.c.id == row.id).values(
                 data=data, chat_id=f"erased-{row.id}", user_id="erased"))
         log.info("parent asked to be forgotten: %d tip(s) anonymised", len(rows))
         return len(rows)

@@ -1,15 +1,34 @@
-"""Engine creation with the connection settings each backend needs, and the unit-of-work helper."""
+"""Engines with the settings each backend needs, and :meth:`Database.run` — how all work reaches the database.
+
+A unit of work is a plain synchronous function ``fn(conn: sqlalchemy.Connection, ...)``. ``run`` executes it
+in one transaction:
+
+- on **PostgreSQL** through the async engine (asyncpg) with ``AsyncConnection.run_sync``;
+- on **SQLite** in one dedicated writer thread holding one pysqlite connection, with group commit. aiosqlite
+  hops to a thread for every cursor call, which measured at ~1.4 ms per one-row transaction here against
+  ~15 µs for the same work on a plain connection; one trip per batch of units keeps the event loop free and
+  the cost down.
+
+So repository code is written once, synchronously, and never blocks the event loop.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def is_sqlite(url: str) -> bool:
@@ -22,8 +41,8 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _install_sqlite_pragmas(sync_engine: sa.Engine) -> None:
+    @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take over transaction control from the driver so that BEGIN IMMEDIATE below is what runs.
         dbapi_conn.isolation_level = None
@@ -31,60 +50,153 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         # NORMAL is durable against a process crash in WAL mode; commits that must also survive a power
-        # cut (a submitted tip) switch to FULL for that transaction — see ``durable()``.
+        # cut (a submitted tip) switch to FULL for that transaction — see ``run(durable=True)``.
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=10000")
         cur.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: a read-then-write transaction can then never fail
         # half-way with SQLITE_BUSY, and it is our cross-process conversation lock on SQLite.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@dataclass
+class _Work:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    durable: bool
+    future: asyncio.Future[Any]
+
+
+class _SqliteWriter:
+    """One thread, one connection: every unit of work on SQLite runs here, one after another.
+
+    Units submitted while the thread is busy are run together in the next trip, each inside its own
+    SAVEPOINT, with a single COMMIT (group commit). A unit that raises rolls back only its savepoint; the
+    caller of every unit learns its outcome only after the commit that makes it durable.
+    """
+
+    def __init__(self, url: str, *, max_batch: int = 64) -> None:
+        sync_url = make_url(url).set(drivername="sqlite")
+        # One connection for the life of the thread: SQLite has a single writer anyway.
+        self.engine = sa.create_engine(sync_url, poolclass=sa.pool.StaticPool,
+                                       connect_args={"check_same_thread": False})
+        _install_sqlite_pragmas(self.engine)
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self.max_batch = max_batch
+        self._queue: list[_Work] = []
+        self._busy = False
+        self._drainer: asyncio.Task[None] | None = None  # held so the task is not garbage-collected
+
+    def _call_batch(self, batch: list[_Work]) -> list[tuple[bool, Any]]:
+        durable = any(w.durable for w in batch)
+        outcomes: list[tuple[bool, Any]] = []
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            if durable:  # the safety level cannot change inside a transaction, hence the raw connection
+                raw.execute("PRAGMA synchronous=FULL")  # type: ignore[union-attr]
+            try:
+                with conn.begin():
+                    for work in batch:
+                        if len(batch) == 1:  # no neighbour to protect: skip the savepoint
+                            outcomes.append((True, work.fn(conn, *work.args, **work.kwargs)))
+                            continue
+                        try:
+                            with conn.begin_nested():
+                                outcomes.append((True, work.fn(conn, *work.args, **work.kwargs)))
+                        except Exception as exc:
+                            outcomes.append((False, exc))
+            finally:
+                if durable:
+                    raw.execute("PRAGMA synchronous=NORMAL")  # type: ignore[union-attr]
+        return outcomes
+
+    async def run(self, fn: Callable[..., T], durable: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        loop = asyncio.get_running_loop()
+        work = _Work(fn, args, kwargs, durable, loop.create_future())
+        self._queue.append(work)
+        if not self._busy:
+            self._busy = True
+            self._drainer = loop.create_task(self._drain())
+        result: T = await work.future
+        return result
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+                try:
+                    outcomes = await loop.run_in_executor(self.executor, self._call_batch, batch)
+                except BaseException as exc:  # the commit itself failed: every unit in the trip failed
+                    for work in batch:
+                        if not work.future.done():
+                            work.future.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for work, (ok, value) in zip(batch, outcomes, strict=True):
+                    if work.future.done():  # the caller was cancelled; the work is committed anyway
+                        continue
+                    if ok:
+                        work.future.set_result(value)
+                    else:
+                        work.future.set_exception(value)
+        finally:
+            self._busy = False
+
+    def close(self) -> None:
+        self.executor.submit(self.engine.dispose).result()
+        self.executor.shutdown(wait=True)
+
+
 class Database:
-    """Owns the async engine. Use :meth:`transaction` for one atomic unit of work."""
+    """Owns the engines. :meth:`run` is the way in; :meth:`transaction` gives a raw async connection."""
 
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
         kwargs: dict[str, Any] = {"echo": echo}
+        self._writer: _SqliteWriter | None = None
         if self.sqlite:
             _ensure_sqlite_dir(url)
-            # One connection: SQLite has one writer anyway, and queueing in the async pool is far cheaper
-            # than SQLite's sleeping busy handler when many coroutines want to write at once.
+            # The async engine serves migrations and occasional admin reads; one connection is plenty.
             kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
+            self._writer = _SqliteWriter(url)
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.sqlite:
-            _install_sqlite_pragmas(self.engine)
+            _install_sqlite_pragmas(self.engine.sync_engine)
+
+    async def run(self, fn: Callable[Concatenate[sa.Connection, P], T], /, *args: P.args,
+                  **kwargs: P.kwargs) -> T:
+        """Run ``fn(conn, *args, **kwargs)`` in one transaction: committed on return, rolled back on error."""
+        return await self._run(fn, False, args, kwargs)
+
+    async def run_durable(self, fn: Callable[Concatenate[sa.Connection, P], T], /, *args: P.args,
+                          **kwargs: P.kwargs) -> T:
+        """Like :meth:`run`, but the commit survives a power cut (SQLite ``synchronous=FULL``)."""
+        return await self._run(fn, True, args, kwargs)
+
+    async def _run(self, fn: Callable[..., T], durable: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        if self._writer is not None:
+            return await self._writer.run(fn, durable, args, kwargs)
+        # PostgreSQL commits are durable by default (synchronous_commit=on).
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(fn, *args, **kwargs)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction: committed when the block ends normally, rolled back on any exception."""
+        """One async transaction (admin paths and tests); prefer :meth:`run` for application work."""
         async with self.engine.begin() as conn:
             yield conn
 
-    @asynccontextmanager
-    async def durable_transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction whose commit survives a power cut, not only a crash (``synchronous=FULL``)."""
-        async with self.engine.connect() as conn:
-            if not self.sqlite:  # PostgreSQL commits are durable by default (synchronous_commit=on)
-                async with conn.begin():
-                    yield conn
-                return
-            # SQLite refuses to change the safety level inside a transaction, and SQLAlchemy would open one
-            # for any statement it runs; so set it on the driver connection, which is in autocommit mode.
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert raw is not None
-            await raw.execute("PRAGMA synchronous=FULL")
-            try:
-                async with conn.begin():
-                    yield conn
-            finally:
-                await raw.execute("PRAGMA synchronous=NORMAL")
-
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._writer is not None:
+            await asyncio.to_thread(self._writer.close)
+            self._writer = None

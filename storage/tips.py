@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handlers.messages import Attachment
 from storage.schema import outbox, tip_attachments, tip_indicators, tips
@@ -22,12 +21,20 @@ class Indicator:
     value: str
 
 
+# Built once: statement construction costs more than execution on SQLite (see storage/conversations.py).
+_INSERT_TIP = sa.insert(tips).returning(tips.c.id)
+_SET_REFERENCE = sa.update(tips).where(tips.c.id == sa.bindparam("tip_id")).values(reference=sa.bindparam("ref"))
+_INSERT_ATTACHMENT = sa.insert(tip_attachments)
+_INSERT_INDICATOR = sa.insert(tip_indicators)
+_INSERT_OUTBOX = sa.insert(outbox)
+
+
 def format_reference(prefix: str, year: int, tip_id: int) -> str:
     return f"{prefix}-{year}-{tip_id:06d}"
 
 
-async def create_tip(
-    conn: AsyncConnection,
+def create_tip(
+    conn: sa.Connection,
     *,
     channel: str,
     chat_id: str,
@@ -42,19 +49,14 @@ async def create_tip(
     now: datetime,
 ) -> str:
     """Insert a tip with its attachments, indicators and one outbox row per sink. Returns its reference."""
-    tip_id = (
-        await conn.execute(
-            sa.insert(tips)
-            .values(channel=channel, chat_id=chat_id, user_id=user_id, urgent=urgent, status="new",
-                    data=data, created_at=now)
-            .returning(tips.c.id)
-        )
-    ).scalar_one()
+    tip_id = conn.execute(_INSERT_TIP, {"channel": channel, "chat_id": chat_id, "user_id": user_id,
+                                        "urgent": urgent, "status": "new", "data": data,
+                                        "created_at": now}).scalar_one()
     reference = format_reference(prefix, now.year, tip_id)
-    await conn.execute(sa.update(tips).where(tips.c.id == tip_id).values(reference=reference))
+    conn.execute(_SET_REFERENCE, {"tip_id": tip_id, "ref": reference})
     if attachments:
-        await conn.execute(
-            sa.insert(tip_attachments),
+        conn.execute(
+            _INSERT_ATTACHMENT,
             [
                 {"tip_id": tip_id, "kind": a.kind, "mime_type": a.mime_type, "size": a.size,
                  "sha256": a.sha256, "path": a.path, "file_name": a.file_name}
@@ -64,10 +66,10 @@ async def create_tip(
     rows = [{"tip_id": tip_id, "kind": i.kind, "value": i.value, "reporter_key": reporter_key,
              "created_at": now} for i in {(i.kind, i.value): i for i in indicators}.values()]
     if rows:
-        await conn.execute(sa.insert(tip_indicators), rows)
+        conn.execute(_INSERT_INDICATOR, rows)
     payload = {"reference": reference, "created_at": now.isoformat(), "urgent": urgent, "report": data}
-    await conn.execute(
-        sa.insert(outbox),
+    conn.execute(
+        _INSERT_OUTBOX,
         [
             {"tip_id": tip_id, "sink": sink, "idempotency_key": reference, "payload": payload,
              "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
@@ -77,25 +79,25 @@ async def create_tip(
     return reference
 
 
-async def get_tip(conn: AsyncConnection, *, reference: str) -> dict[str, Any] | None:
+def get_tip(conn: sa.Connection, *, reference: str) -> dict[str, Any] | None:
     """A tip with its attachments and outbox rows, as plain dicts (for the CLI and tests)."""
-    row = (await conn.execute(sa.select(tips).where(tips.c.reference == reference))).mappings().first()
+    row = (conn.execute(sa.select(tips).where(tips.c.reference == reference))).mappings().first()
     if row is None:
         return None
     tip = dict(row)
     tip["attachments"] = [
         dict(r) for r in (
-            await conn.execute(sa.select(tip_attachments).where(tip_attachments.c.tip_id == row["id"]))
+            conn.execute(sa.select(tip_attachments).where(tip_attachments.c.tip_id == row["id"]))
         ).mappings()
     ]
     tip["outbox"] = [
-        dict(r) for r in (await conn.execute(sa.select(outbox).where(outbox.c.tip_id == row["id"]))).mappings()
+        dict(r) for r in (conn.execute(sa.select(outbox).where(outbox.c.tip_id == row["id"]))).mappings()
     ]
     return tip
 
 
-async def list_tips(conn: AsyncConnection, *, limit: int = 50) -> list[dict[str, Any]]:
-    result = await conn.execute(
+def list_tips(conn: sa.Connection, *, limit: int = 50) -> list[dict[str, Any]]:
+    result = conn.execute(
         sa.select(tips.c.reference, tips.c.channel, tips.c.urgent, tips.c.status, tips.c.created_at)
         .order_by(tips.c.id.desc())
         .limit(limit)

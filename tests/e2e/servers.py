@@ -22,13 +22,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _empty_config(workdir: Path) -> Path:
+    path = workdir / "empty-config.yaml"
+    if not path.exists():
+        path.write_text("# defaults only; the test sets HOTLINE_* variables\n", encoding="utf-8")
+    return path
+
+
 def env_for(workdir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_") or k.startswith("HOTLINE_TEST_")}
     env.update(
         HOTLINE_DATABASE__URL=f"sqlite+aiosqlite:///{workdir / 'hotline.db'}",
         HOTLINE_DATA_DIR=str(workdir / "data"),
         HOTLINE_LOGGING__FILE=str(workdir / "hotline.log"),
-        HOTLINE_CONFIG=str(workdir / "none.yaml"),
+        HOTLINE_CONFIG=str(_empty_config(workdir)),
     )
     env.update(extra)
     return env

@@ -20,47 +20,65 @@ KEY = ConversationKey("test", "chat-1")
 
 
 async def test_conversation_created_loaded_and_saved(database: Database) -> None:
-    async with database.transaction() as conn:
-        conv = await repo.lock_and_load(conn, key=KEY, user_id="u", locale="vi", now=NOW)
+    def first(conn: sa.Connection) -> repo.StoredConversation:
+        conv = repo.lock_and_load(conn, key=KEY, user_id="u", locale="vi", now=NOW)
         assert conv.state == {} and conv.version == 0
-        await repo.save(conn, conversation=conv, state={"flow": "report", "slots": {"a": 1}}, locale="en", now=NOW)
-    async with database.transaction() as conn:
-        again = await repo.lock_and_load(conn, key=KEY, user_id="u", locale="vi", now=NOW)
+        repo.save(conn, conversation=conv, state={"flow": "report", "slots": {"a": 1}}, locale="en", now=NOW)
+        return conv
+
+    await database.run(first)
+    again = await database.run(repo.lock_and_load, key=KEY, user_id="u", locale="vi", now=NOW)
     assert again.state == {"flow": "report", "slots": {"a": 1}} and again.version == 1 and again.locale == "en"
 
 
 async def test_stale_save_is_refused(database: Database) -> None:
-    async with database.transaction() as conn:
-        conv = await repo.lock_and_load(conn, key=KEY, user_id="u", locale="vi", now=NOW)
-        await repo.save(conn, conversation=conv, state={"n": 1}, locale="vi", now=NOW)
+    conv = await database.run(repo.lock_and_load, key=KEY, user_id="u", locale="vi", now=NOW)
+    await database.run(repo.save, conversation=conv, state={"n": 1}, locale="vi", now=NOW)
     with pytest.raises(repo.StaleConversationError):
-        async with database.transaction() as conn:
-            await repo.save(conn, conversation=conv, state={"n": 2}, locale="vi", now=NOW)
+        await database.run(repo.save, conversation=conv, state={"n": 2}, locale="vi", now=NOW)
 
 
 async def test_concurrent_writers_are_serialised_by_the_row_lock(database: Database) -> None:
-    async def bump() -> None:
-        async with database.transaction() as conn:
-            conv = await repo.lock_and_load(conn, key=KEY, user_id="u", locale="vi", now=NOW)
-            await asyncio.sleep(0)
-            n = conv.state.get("n", 0)
-            await repo.save(conn, conversation=conv, state={"n": n + 1}, locale="vi", now=NOW)
+    def bump(conn: sa.Connection) -> None:
+        conv = repo.lock_and_load(conn, key=KEY, user_id="u", locale="vi", now=NOW)
+        n = conv.state.get("n", 0)
+        repo.save(conn, conversation=conv, state={"n": n + 1}, locale="vi", now=NOW)
 
-    await asyncio.gather(*(bump() for _ in range(10)))
-    async with database.transaction() as conn:
-        conv = await repo.lock_and_load(conn, key=KEY, user_id="u", locale="vi", now=NOW)
+    await asyncio.gather(*(database.run(bump) for _ in range(10)))
+    conv = await database.run(repo.lock_and_load, key=KEY, user_id="u", locale="vi", now=NOW)
     assert conv.state == {"n": 10}
 
 
-async def test_replies_recorded_once_per_message_id(database: Database) -> None:
-    async with database.transaction() as conn:
-        assert await repo.find_replies(conn, key=KEY, message_id="m1") is None
-        await repo.record_replies(conn, key=KEY, message_id="m1", replies=[{"text": "a"}], now=NOW)
-    async with database.transaction() as conn:
-        assert await repo.find_replies(conn, key=KEY, message_id="m1") == [{"text": "a"}]
-    with pytest.raises(sa.exc.IntegrityError):
+async def test_row_lock_holds_across_connections_on_postgres(database: Database) -> None:
+    """Two transactions on different connections: the second waits for the first's row lock."""
+    if database.sqlite:
+        pytest.skip("SQLite has one writer connection; BEGIN IMMEDIATE is its lock")
+    await database.run(repo.lock_and_load, key=KEY, user_id="u", locale="vi", now=NOW)
+    order: list[str] = []
+    first_has_lock = asyncio.Event()
+
+    async def holder() -> None:
         async with database.transaction() as conn:
-            await repo.record_replies(conn, key=KEY, message_id="m1", replies=[], now=NOW)
+            await conn.run_sync(lambda c: repo.lock_and_load(c, key=KEY, user_id="u", locale="vi", now=NOW))
+            first_has_lock.set()
+            await asyncio.sleep(0.3)
+            order.append("first done")
+
+    async def waiter() -> None:
+        await first_has_lock.wait()
+        await database.run(repo.lock_and_load, key=KEY, user_id="u", locale="vi", now=NOW)
+        order.append("second got lock")
+
+    await asyncio.gather(holder(), waiter())
+    assert order == ["first done", "second got lock"]
+
+
+async def test_replies_recorded_once_per_message_id(database: Database) -> None:
+    assert await database.run(repo.find_replies, key=KEY, message_id="m1") is None
+    await database.run(repo.record_replies, key=KEY, message_id="m1", replies=[{"text": "a"}], now=NOW)
+    assert await database.run(repo.find_replies, key=KEY, message_id="m1") == [{"text": "a"}]
+    with pytest.raises(sa.exc.IntegrityError):
+        await database.run(repo.record_replies, key=KEY, message_id="m1", replies=[], now=NOW)
 
 
 async def test_tip_and_outbox_rows_commit_together_or_not_at_all(database: Database) -> None:
@@ -68,38 +86,43 @@ async def test_tip_and_outbox_rows_commit_together_or_not_at_all(database: Datab
         "channel": "test", "chat_id": "c", "user_id": "u", "urgent": True, "data": {"slots": {"x": 1}},
         "attachments": [], "indicators": [Indicator("phone", "+84377123999"), Indicator("phone", "+84377123999")],
         "reporter_key": "k", "sinks": ("console", "webhook"), "prefix": "TG", "now": NOW}
-    async with database.transaction() as conn:
-        reference = await create_tip(conn, **kwargs)
+    reference = await database.run(lambda conn: create_tip(conn, **kwargs))
     assert reference == "TG-2026-000001"
-    async def crash_before_commit() -> None:
-        async with database.transaction() as conn:
-            await create_tip(conn, **kwargs)
-            raise RuntimeError("crash before commit")
+
+    def crash_before_commit(conn: sa.Connection) -> None:
+        create_tip(conn, **kwargs)
+        raise RuntimeError("crash before commit")
 
     with pytest.raises(RuntimeError):
-        await crash_before_commit()
-    async with database.transaction() as conn:
-        assert (await conn.execute(sa.select(sa.func.count()).select_from(tips))).scalar_one() == 1
-        assert (await conn.execute(sa.select(sa.func.count()).select_from(outbox))).scalar_one() == 2
-        tip = await get_tip(conn, reference=reference)
+        await database.run(crash_before_commit)
+
+    def counts(conn: sa.Connection) -> tuple[int, int]:
+        return (conn.execute(sa.select(sa.func.count()).select_from(tips)).scalar_one(),
+                conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one())
+
+    assert await database.run(counts) == (1, 2)
+    tip = await database.run(get_tip, reference=reference)
     assert tip is not None and {o["sink"] for o in tip["outbox"]} == {"console", "webhook"}
 
 
-async def test_durable_transaction_runs_with_synchronous_full(sqlite_db: Database) -> None:
-    async with sqlite_db.durable_transaction() as conn:
-        assert (await conn.exec_driver_sql("PRAGMA synchronous")).scalar_one() == 2  # FULL
-    async with sqlite_db.transaction() as conn:
-        assert (await conn.exec_driver_sql("PRAGMA synchronous")).scalar_one() == 1  # back to NORMAL
-        assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar_one() == "wal"
-        assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar_one() == 1
+async def test_durable_unit_of_work_runs_with_synchronous_full(sqlite_db: Database) -> None:
+    def pragma(conn: sa.Connection, name: str) -> Any:
+        return conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()
+
+    assert await sqlite_db.run_durable(pragma, "synchronous") == 2  # FULL
+    assert await sqlite_db.run(pragma, "synchronous") == 1  # back to NORMAL
+    assert await sqlite_db.run(pragma, "journal_mode") == "wal"
+    assert await sqlite_db.run(pragma, "foreign_keys") == 1
 
 
 async def test_delete_conversation(database: Database) -> None:
-    async with database.transaction() as conn:
-        await repo.lock_and_load(conn, key=KEY, user_id="u", locale="vi", now=NOW)
-        await repo.record_replies(conn, key=KEY, message_id="m1", replies=[], now=NOW)
-        assert await repo.delete_conversation(conn, key=KEY) == 1
-        assert await repo.find_replies(conn, key=KEY, message_id="m1") is None
+    def work(conn: sa.Connection) -> None:
+        repo.lock_and_load(conn, key=KEY, user_id="u", locale="vi", now=NOW)
+        repo.record_replies(conn, key=KEY, message_id="m1", replies=[], now=NOW)
+        assert repo.delete_conversation(conn, key=KEY) == 1
+        assert repo.find_replies(conn, key=KEY, message_id="m1") is None
+
+    await database.run(work)
 
 
 async def test_filing_a_tip_commits_with_synchronous_full(sqlite_db: Database) -> None:
@@ -107,14 +130,12 @@ async def test_filing_a_tip_commits_with_synchronous_full(sqlite_db: Database) -
 
     seen: list[int] = []
     engine = make_engine(sqlite_db)
-    original = engine._submit
+    original = engine.dialogue.submit
 
-    async def spy(turn):  # observe the safety level of the transaction that files the tip
+    def spy(turn: Any) -> str:  # observe the safety level of the transaction that files the tip
         if turn.durable:
-            raw = (await turn.conn.get_raw_connection()).driver_connection
-            async with raw.execute("PRAGMA synchronous") as cur:
-                seen.append((await cur.fetchone())[0])
-        return await original(turn)
+            seen.append(turn.conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+        return original(turn)
 
     engine.dialogue.submit = spy
     chat = Chat(engine)
