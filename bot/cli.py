@@ -118,14 +118,14 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 @click.pass_obj
 def db_upgrade(obj: Ctx, revision: str) -> None:
     """Apply migrations (PostgreSQL needs this before serve; SQLite does it itself)."""
     from storage.db import Database
     from storage.migrate import current_revision, upgrade
 
-    async def main() -> str | None:
+    async def main() -> tuple[str, ...]:
         database = Database(obj.settings.database.url)
         try:
             await upgrade(database, revision)
@@ -133,7 +133,7 @@ def db_upgrade(obj: Ctx, revision: str) -> None:
         finally:
             await database.dispose()
 
-    click.echo(f"database at revision {_run(main())}")
+    click.echo(f"database at revision {', '.join(_run(main())) or '(empty)'}")
 
 
 @cli.group()

@@ -67,6 +67,55 @@ class BotSettings(_Section):
     flows_dir: str | None = None  # None: the flows shipped in handlers/flows
 
 
+class TelegramSettings(_Section):
+    # Empty token: the Telegram channel is off.
+    token: str = ""
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""  # public https URL of our /telegram/webhook route (webhook mode)
+    secret_token: str = ""  # X-Telegram-Bot-Api-Secret-Token expected on webhook calls
+    api_base: str = "https://api.telegram.org"  # Bot API server root (self-hosted or a local fake)
+    officers_chat_id: str = ""  # the officers' group that receives tip cards (intake sink "telegram")
+    officer_ids: list[str] = Field(default_factory=list)  # Telegram user ids allowed to press tip-card buttons
+
+
+class WebchatSettings(_Section):
+    title: str = "Hotline chống lừa đảo"
+    color: str = Field(default="#0b5394", pattern=r"^#[0-9a-fA-F]{6}$")
+    logo_url: str = ""  # served by us (a path under /static/) — never a third-party URL
+    # Origins allowed to embed the widget (the school websites); empty = same origin only.
+    allowed_origins: list[str] = Field(default_factory=list)
+    cookie_secure: bool = False  # set true behind HTTPS
+
+
+class WebhookSinkSettings(_Section):
+    url: str = ""
+    secret: str = ""
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+
+class BrokerSinkSettings(_Section):
+    kind: Literal["rabbit", "nats", "kafka"] = "rabbit"
+    url: str = ""  # amqp://guest:guest@127.0.0.1:5672/ | nats://127.0.0.1:4222 | kafka host:port
+    subject: str = "hotline.tips.v1"  # queue (RabbitMQ), subject (NATS) or topic (Kafka)
+
+
+SinkName = Literal["console", "telegram", "webhook", "broker"]
+
+
+def _default_sinks() -> list[SinkName]:
+    return ["console"]
+
+
+class IntakeSettings(_Section):
+    # Where confirmed tips go besides the console queue (always on): any of telegram, webhook, broker.
+    sinks: list[SinkName] = Field(default_factory=_default_sinks)
+    webhook: WebhookSinkSettings = WebhookSinkSettings()
+    broker: BrokerSinkSettings = BrokerSinkSettings()
+    max_attempts: int = Field(default=12, ge=1, le=100)  # then the outbox row is parked as dead
+    base_backoff_seconds: float = Field(default=2.0, gt=0)
+    run_forwarder: bool = True  # run the forwarder inside `hotline serve` (else: `hotline forwarder`)
+
+
 class Settings(BaseSettings):
     """Everything Hotline can be told. Documented in place in ``config.yaml``."""
 
@@ -77,6 +126,9 @@ class Settings(BaseSettings):
     logging: LoggingSettings = LoggingSettings()
     province: ProvinceSettings = ProvinceSettings()
     bot: BotSettings = BotSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    webchat: WebchatSettings = WebchatSettings()
+    intake: IntakeSettings = IntakeSettings()
     data_dir: str = "./var/data"
 
     @classmethod

@@ -27,20 +27,24 @@ def _upgrade(sync_conn: Any, revision: str) -> None:
     command.upgrade(cfg, revision)
 
 
-def _current(sync_conn: Any) -> str | None:
-    return MigrationContext.configure(sync_conn).get_current_revision()
+def _current(sync_conn: Any) -> tuple[str, ...]:
+    return tuple(MigrationContext.configure(sync_conn).get_current_heads())
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` in one transaction."""
+async def upgrade(db: Database, revision: str = "heads") -> None:
+    """Bring the schema to ``revision`` (default: every head) in one transaction.
+
+    Feature areas (reference data, Telegram, intake) each branch from the initial revision, so "heads"
+    rather than "head": their migrations do not depend on one another.
+    """
     async with db.engine.begin() as conn:
         await conn.run_sync(_upgrade, revision)
 
 
-async def current_revision(db: Database) -> str | None:
+async def current_revision(db: Database) -> tuple[str, ...]:
     async with db.engine.connect() as conn:
         return await conn.run_sync(_current)
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revisions() -> tuple[str, ...]:
+    return tuple(ScriptDirectory.from_config(alembic_config()).get_heads())
