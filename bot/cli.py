@@ -194,12 +194,14 @@ def tips_list(obj: Ctx, limit: int) -> None:
 @click.pass_obj
 def tips_show(obj: Ctx, reference: str) -> None:
     """One tip with its attachments and outbox rows, as JSON."""
+    from bot.runtime import build_cipher
     from storage.tips import get_tip
 
     async def main() -> dict[str, Any] | None:
         database = await open_database(obj.settings)
+        cipher = build_cipher(obj.settings)
         try:
-            return await database.run(get_tip, reference=reference)
+            return await database.run(get_tip, reference=reference, cipher=cipher)
         finally:
             await database.dispose()
 

@@ -12,6 +12,7 @@ from bot.settings import Settings
 from handlers.checking import AsksChecker, Checker
 from handlers.engine import Engine, EngineConfig
 from handlers.flowload import DEFAULT_FLOWS_DIR, FlowRegistry
+from storage.crypto import Cipher, CryptoError, cipher_from_file
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -23,6 +24,7 @@ class Runtime:
     flows: FlowRegistry
     engine: Engine
     data_dir: Path
+    cipher: Cipher
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -39,6 +41,16 @@ def tune_for_serving() -> None:
     sys.setswitchinterval(0.0005)
 
 
+def build_cipher(settings: Settings) -> Cipher:
+    """Keys from configuration/environment, else the local key file (created on first start)."""
+    sec = settings.security
+    if sec.keys:
+        if not sec.index_key:
+            raise CryptoError("security.index_key is required when security.keys is set")
+        return Cipher.from_config(sec.keys, sec.current_key or next(iter(sec.keys)), sec.index_key)
+    return cipher_from_file(Path(sec.key_file), create=True)
+
+
 def build_checker(settings: Settings) -> Checker:
     return AsksChecker()
 
@@ -51,13 +63,15 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
     flows = FlowRegistry(Path(settings.bot.flows_dir) if settings.bot.flows_dir else DEFAULT_FLOWS_DIR)
     province = settings.province
     config = EngineConfig(
+        sinks=tuple(dict.fromkeys(["console", *settings.intake.sinks])),
         default_locale=settings.bot.default_locale,
         max_text_chars=settings.bot.max_text_chars,
         reference_prefix=settings.bot.reference_prefix,
         variables={"police_name": province.police_name, "province_name": province.name,
                    "province_hotline": province.hotline, "province_email": province.email},
     )
-    engine = Engine(db, flows, checker=build_checker(settings), config=config)
+    cipher = await asyncio.to_thread(build_cipher, settings)
+    engine = Engine(db, flows, checker=build_checker(settings), config=config, cipher=cipher)
     data_dir = Path(settings.data_dir)
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
-    return Runtime(settings=settings, db=db, flows=flows, engine=engine, data_dir=data_dir)
+    return Runtime(settings=settings, db=db, flows=flows, engine=engine, data_dir=data_dir, cipher=cipher)

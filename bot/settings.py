@@ -116,6 +116,28 @@ class IntakeSettings(_Section):
     run_forwarder: bool = True  # run the forwarder inside `hotline serve` (else: `hotline forwarder`)
 
 
+class SecuritySettings(_Section):
+    # Encryption keys for personal data at rest: {key id: base64 of 32 random bytes}. Empty: the keys live
+    # in key_file, created on first start (fine on one machine; use env/secret storage in production).
+    keys: dict[str, str] = Field(default_factory=dict)
+    current_key: str = ""
+    index_key: str = ""  # base64 32 bytes: keys the blind indexes (hashes used for lookups)
+    key_file: str = "./var/keys.json"
+    # Inbound messages allowed per chat: a burst, then a steady rate per minute (token bucket).
+    user_burst: int = Field(default=20, ge=1)
+    user_per_minute: int = Field(default=30, ge=1)
+    global_per_second: int = Field(default=500, ge=1)
+    # A chat that keeps hitting the limit is blocked for this long (officers can lift it).
+    block_after_violations: int = Field(default=5, ge=1)
+    block_minutes: int = Field(default=30, ge=1)
+
+
+class RetentionSettings(_Section):
+    closed_tip_days: int = Field(default=180, ge=1)  # personal data of closed tips, then anonymised
+    conversation_days: int = Field(default=30, ge=1)  # idle conversations and dedupe records
+    run_every_minutes: int = Field(default=60, ge=1)  # the scheduled job inside `hotline serve`
+
+
 class Settings(BaseSettings):
     """Everything Hotline can be told. Documented in place in ``config.yaml``."""
 
@@ -129,6 +151,8 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     webchat: WebchatSettings = WebchatSettings()
     intake: IntakeSettings = IntakeSettings()
+    security: SecuritySettings = SecuritySettings()
+    retention: RetentionSettings = RetentionSettings()
     data_dir: str = "./var/data"
 
     @classmethod

@@ -6,10 +6,9 @@ Platform-free: channels hand in an :class:`InboundMessage` and render the :class
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -26,9 +25,10 @@ from handlers.messages import Attachment, ConversationKey, InboundMessage, Outbo
 from handlers.urls import registrable_domain
 from nlu.redact import redact
 from storage import conversations as conv_repo
+from storage.crypto import Cipher
 from storage.db import Database
 from storage.schema import tips
-from storage.tips import Indicator, create_tip
+from storage.tips import Indicator, create_tip, open_data, seal_data
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,6 @@ class EngineConfig:
     reference_prefix: str = "TG"
     sinks: tuple[str, ...] = ("console",)
     variables: dict[str, Any] = field(default_factory=dict)
-    # Keys the reporter hash (distinct-reporter counts without storing who reported).
-    reporter_key_secret: bytes = b"hotline-dev-only-change-me"
     max_attachments: int = 5
 
 
@@ -81,8 +79,10 @@ class KeyedLocks:
 class Engine:
     """Runs the flows for every channel. Safe to share across tasks; holds no conversation in memory."""
 
-    def __init__(self, db: Database, flows: FlowRegistry, *, checker: Checker, config: EngineConfig) -> None:
+    def __init__(self, db: Database, flows: FlowRegistry, *, checker: Checker, config: EngineConfig,
+                 cipher: Cipher) -> None:
         self.db = db
+        self.cipher = cipher
         self.flows = flows
         self.config = config
         self.dialogue = Dialogue(
@@ -136,11 +136,12 @@ class Engine:
         """One unit of work: dedupe, lock and load, step, save — all in the caller's transaction."""
         now = msg.received_at
         if msg.message_id:
-            previous = conv_repo.find_replies(conn, key=msg.key, message_id=msg.message_id)
+            previous = conv_repo.find_replies(conn, key=msg.key, message_id=msg.message_id, cipher=self.cipher)
             if previous is not None:
                 return [OutboundMessage.from_json(r) for r in previous]
         stored = conv_repo.lock_and_load(
-            conn, key=msg.key, user_id=msg.user_id, locale=msg.locale or self.config.default_locale, now=now
+            conn, key=msg.key, user_id=msg.user_id, locale=msg.locale or self.config.default_locale, now=now,
+            cipher=self.cipher,
         )
         locale = stored.locale if stored.state else (msg.locale or self.config.default_locale)
         turn = Turn(conn=conn, state=stored.state, locale=locale, inbound=msg, text=msg.text or "", now=now,
@@ -149,19 +150,16 @@ class Engine:
             turn.say(note, limit=self.config.max_text_chars)
         self.dialogue.respond(turn)
         if turn.erase:
-            conv_repo.delete_conversation(conn, key=msg.key)
+            conv_repo.delete_conversation(conn, key=msg.key, cipher=self.cipher)
         else:
-            conv_repo.save(conn, conversation=stored, state=turn.state, locale=turn.locale, now=now)
+            conv_repo.save(conn, conversation=stored, state=turn.state, locale=turn.locale, now=now,
+                           cipher=self.cipher)
             if msg.message_id:
                 conv_repo.record_replies(conn, key=msg.key, message_id=msg.message_id,
-                                         replies=[m.to_json() for m in turn.out], now=now)
+                                         replies=[m.to_json() for m in turn.out], now=now, cipher=self.cipher)
         return turn.out
 
     # ----- what submitting and forgetting do to storage -------------------------------------------------
-    def reporter_key(self, key: ConversationKey) -> str:
-        return hmac.new(self.config.reporter_key_secret, f"{key.channel}:{key.chat_id}".encode(),
-                        hashlib.sha256).hexdigest()
-
     def _submit(self, turn: Turn) -> str:
         if not turn.durable:
             # "Your tip was received" must survive a power cut, not only a crash.
@@ -176,10 +174,9 @@ class Engine:
                                 "consent": {"contact": slots.get("contact_consent") == "contact_ok",
                                             "recorded_at": turn.now.isoformat(), "wording": "report.v1"}}
         reference = create_tip(
-            turn.conn, channel=turn.inbound.channel, chat_id=turn.inbound.chat_id, user_id=turn.inbound.user_id,
-            urgent=urgent, data=data, attachments=attachments, indicators=list(_indicators(slots)),
-            reporter_key=self.reporter_key(turn.inbound.key), sinks=self.config.sinks,
-            prefix=self.config.reference_prefix, now=turn.now,
+            turn.conn, key=turn.inbound.key, user_id=turn.inbound.user_id, urgent=urgent, data=data,
+            attachments=attachments, indicators=list(_indicators(slots)), sinks=self.config.sinks,
+            prefix=self.config.reference_prefix, now=turn.now, cipher=self.cipher,
         )
         log.info("tip %s filed (urgent=%s, channel=%s)", reference, urgent, turn.inbound.channel)
         return reference
@@ -187,16 +184,18 @@ class Engine:
     def _erase(self, turn: Turn) -> int:
         """Anonymise this chat's tips (the case stays, the reporter goes); the engine deletes the chat."""
         conn = turn.conn
-        rows = (conn.execute(sa.select(tips.c.id, tips.c.data).where(
-            tips.c.channel == turn.inbound.channel, tips.c.chat_id == turn.inbound.chat_id))).all()
+        ref = conv_repo.chat_ref(self.cipher, turn.inbound.key)
+        rows = conn.execute(sa.select(tips.c.id, tips.c.data).where(tips.c.reporter_ref == ref)).all()
         for row in rows:
-            data = dict(row.data)
+            data = open_data(self.cipher, row.id, row.data)
             slots = dict(data.get("slots", {}))
             slots.pop("contact_phone", None)
             slots["contact_consent"] = "anonymous"
             data.update(slots=slots, erased_at=turn.now.isoformat())
+            data["consent"] = {**data.get("consent", {}), "contact": False}
+            # A random reference unlinks the tip from this chat for good; the sealed ids are dropped.
             conn.execute(sa.update(tips).where(tips.c.id == row.id).values(
-                data=data, chat_id=f"erased-{row.id}", user_id="erased"))
+                data=seal_data(self.cipher, row.id, data), reporter=None, reporter_ref=secrets.token_hex(32)))
         log.info("parent asked to be forgotten: %d tip(s) anonymised", len(rows))
         return len(rows)
 

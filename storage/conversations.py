@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from handlers.messages import ConversationKey
+from storage.crypto import Cipher
 from storage.schema import conversations, inbound_messages
 
 
@@ -30,6 +31,12 @@ class StoredConversation:
     locale: str
     state: dict[str, Any]
     version: int
+    ref: str
+
+
+def chat_ref(cipher: Cipher, key: ConversationKey) -> str:
+    """The keyed hash that stands for a chat in every table (never the chat id itself)."""
+    return cipher.blind_index(f"{key.channel}:{key.chat_id}", purpose="chat")
 
 
 def _insert(conn: sa.Connection) -> Any:
@@ -38,10 +45,9 @@ def _insert(conn: sa.Connection) -> Any:
 
 # Hot-path statements are built once: constructing and cache-keying a Core statement costs more than
 # running it on SQLite, and these run on every message.
-_KEY = sa.and_(conversations.c.channel == sa.bindparam("channel"), conversations.c.chat_id == sa.bindparam("chat_id"))
+_KEY = sa.and_(conversations.c.channel == sa.bindparam("channel"), conversations.c.chat_ref == sa.bindparam("ref"))
 _LOAD = sa.select(
-    conversations.c.id, conversations.c.user_id, conversations.c.locale, conversations.c.state,
-    conversations.c.version,
+    conversations.c.id, conversations.c.locale, conversations.c.state, conversations.c.version,
 ).where(_KEY).with_for_update()
 _SAVE = (
     sa.update(conversations)
@@ -51,42 +57,45 @@ _SAVE = (
 )
 _FIND_REPLIES = sa.select(inbound_messages.c.replies).where(
     inbound_messages.c.channel == sa.bindparam("channel"),
-    inbound_messages.c.chat_id == sa.bindparam("chat_id"),
+    inbound_messages.c.chat_ref == sa.bindparam("ref"),
     inbound_messages.c.message_id == sa.bindparam("message_id"),
 )
 _RECORD_REPLIES = sa.insert(inbound_messages)
 
 
 def lock_and_load(
-    conn: sa.Connection, *, key: ConversationKey, user_id: str, locale: str, now: datetime
+    conn: sa.Connection, *, key: ConversationKey, user_id: str, locale: str, now: datetime, cipher: Cipher
 ) -> StoredConversation:
     """Load the conversation, creating it if new, holding its row lock until the transaction ends.
 
     On PostgreSQL the lock is ``SELECT … FOR UPDATE``; on SQLite the transaction began IMMEDIATE, which
     already holds the database's single write lock.
     """
-    params = {"channel": key.channel, "chat_id": key.chat_id}
+    ref = chat_ref(cipher, key)
+    params = {"channel": key.channel, "ref": ref}
     row = conn.execute(_LOAD, params).first()
     if row is None:
         stmt = _insert(conn)(conversations).values(
-            channel=key.channel, chat_id=key.chat_id, user_id=user_id, locale=locale,
-            state={}, version=0, created_at=now, updated_at=now,
-        ).on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+            channel=key.channel, chat_ref=ref, locale=locale,
+            who=cipher.seal_json({"chat_id": key.chat_id, "user_id": user_id}, aad=f"conversations.who:{ref}"),
+            state=cipher.seal_json({}, aad=f"conversations.state:{ref}"), version=0, created_at=now,
+            updated_at=now,
+        ).on_conflict_do_nothing(index_elements=["channel", "chat_ref"])
         conn.execute(stmt)
         row = conn.execute(_LOAD, params).one()
-    return StoredConversation(
-        id=row.id, key=key, user_id=row.user_id, locale=row.locale, state=dict(row.state or {}),
-        version=row.version,
-    )
+    state = cipher.open_json(row.state, aad=f"conversations.state:{ref}")
+    return StoredConversation(id=row.id, key=key, user_id=user_id, locale=row.locale, state=dict(state),
+                              version=row.version, ref=ref)
 
 
 def save(
     conn: sa.Connection, *, conversation: StoredConversation, state: dict[str, Any], locale: str,
-    now: datetime,
+    now: datetime, cipher: Cipher,
 ) -> int:
     """Write the new state; returns the new version. Raises :class:`StaleConversationError` on a race."""
     result = conn.execute(_SAVE, {
-        "conv_id": conversation.id, "old_version": conversation.version, "new_state": state,
+        "conv_id": conversation.id, "old_version": conversation.version,
+        "new_state": cipher.seal_json(state, aad=f"conversations.state:{conversation.ref}"),
         "new_locale": locale, "new_version": conversation.version + 1, "now": now,
     })
     if result.rowcount != 1:
@@ -95,32 +104,35 @@ def save(
 
 
 def find_replies(
-    conn: sa.Connection, *, key: ConversationKey, message_id: str
+    conn: sa.Connection, *, key: ConversationKey, message_id: str, cipher: Cipher
 ) -> list[dict[str, Any]] | None:
     """The replies already given to this message id, or None if it is new."""
-    row = conn.execute(_FIND_REPLIES, {"channel": key.channel, "chat_id": key.chat_id,
-                                       "message_id": message_id}).first()
-    return None if row is None else list(row.replies)
+    ref = chat_ref(cipher, key)
+    row = conn.execute(_FIND_REPLIES, {"channel": key.channel, "ref": ref, "message_id": message_id}).first()
+    if row is None:
+        return None
+    return list(cipher.open_json(row.replies, aad=f"inbound_messages.replies:{ref}:{message_id}"))
 
 
 def record_replies(
     conn: sa.Connection, *, key: ConversationKey, message_id: str, replies: list[dict[str, Any]],
-    now: datetime,
+    now: datetime, cipher: Cipher,
 ) -> None:
-    conn.execute(_RECORD_REPLIES, {"channel": key.channel, "chat_id": key.chat_id, "message_id": message_id,
-                                   "replies": replies, "created_at": now})
+    ref = chat_ref(cipher, key)
+    sealed = cipher.seal_json(replies, aad=f"inbound_messages.replies:{ref}:{message_id}")
+    conn.execute(_RECORD_REPLIES, {"channel": key.channel, "chat_ref": ref, "message_id": message_id,
+                                   "replies": sealed, "created_at": now})
 
 
-def delete_conversation(conn: sa.Connection, *, key: ConversationKey) -> int:
+def delete_conversation(conn: sa.Connection, *, key: ConversationKey, cipher: Cipher) -> int:
     """Erase a conversation and its dedupe records (a parent's "forget me")."""
+    ref = chat_ref(cipher, key)
     conn.execute(
         sa.delete(inbound_messages).where(
-            inbound_messages.c.channel == key.channel, inbound_messages.c.chat_id == key.chat_id
+            inbound_messages.c.channel == key.channel, inbound_messages.c.chat_ref == ref
         )
     )
     result = conn.execute(
-        sa.delete(conversations).where(
-            conversations.c.channel == key.channel, conversations.c.chat_id == key.chat_id
-        )
+        sa.delete(conversations).where(conversations.c.channel == key.channel, conversations.c.chat_ref == ref)
     )
     return result.rowcount

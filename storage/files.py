@@ -1,4 +1,8 @@
-"""Attachment files under the data directory, content-addressed and type-checked by their bytes."""
+"""Attachment files under the data directory: type-checked by their bytes, sealed at rest.
+
+Files are named by the SHA-256 of their content and stored encrypted (AES-GCM, bound to that hash), so
+the data directory alone shows no screenshot. Synchronous: call through ``asyncio.to_thread``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import hashlib
 from pathlib import Path
 
 from handlers.messages import Attachment
+from storage.crypto import Cipher
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
@@ -32,21 +37,34 @@ def sniff(data: bytes) -> tuple[str, str]:
     raise RejectedFile("not an image (JPEG, PNG, GIF, WebP) or PDF")
 
 
-def store_attachment(data_dir: Path, data: bytes, *, file_name: str | None = None) -> Attachment:
-    """Write the bytes once (by SHA-256) and describe them. Raises :class:`RejectedFile`."""
+def _aad(digest: str) -> str:
+    return f"attachment:{digest}"
+
+
+def store_attachment(data_dir: Path, data: bytes, *, cipher: Cipher, file_name: str | None = None) -> Attachment:
+    """Seal and write the bytes once (by SHA-256) and describe them. Raises :class:`RejectedFile`."""
     if not data:
         raise RejectedFile("empty file")
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise RejectedFile(f"larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB")
-    mime, ext = sniff(data)
+    mime, _ext = sniff(data)
     digest = hashlib.sha256(data).hexdigest()
     folder = data_dir / "attachments" / digest[:2]
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}{ext}"
+    # A neutral extension: the file on disk is ciphertext, never something a server could hand out as-is.
+    path = folder / f"{digest}.sealed"
     if not path.exists():
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_bytes(data)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(cipher.seal(data, aad=_aad(digest)))
         tmp.replace(path)
     kind = "document" if mime == "application/pdf" else "photo"
     safe_name = Path(file_name).name[:200] if file_name else None
     return Attachment(kind=kind, mime_type=mime, size=len(data), sha256=digest, path=str(path), file_name=safe_name)
+
+
+def read_attachment(path: Path, sha256: str, *, cipher: Cipher) -> bytes:
+    """The original bytes of a stored attachment (for an authorised officer's download)."""
+    data = cipher.open(path.read_bytes(), aad=_aad(sha256))
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise RejectedFile("attachment does not match its hash")
+    return data

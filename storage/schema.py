@@ -20,27 +20,29 @@ conversations = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("chat_id", sa.String(128), nullable=False),
-    sa.Column("user_id", sa.String(128), nullable=False),
+    # Chat ids identify a person (a Telegram chat id is the user's id): only a keyed hash is stored for
+    # lookups, and the ids themselves sealed (to answer the parent later, e.g. an officer's question).
+    sa.Column("chat_ref", sa.String(64), nullable=False),
+    sa.Column("who", sa.Text, nullable=False),
     sa.Column("locale", sa.String(8), nullable=False, server_default="vi"),
-    # The whole dialogue state (current flow/step, slots, pending edits) as JSON: small and schemaless on
+    # The whole dialogue state (current flow/step, slots, pending edits), sealed JSON: schemaless on
     # purpose, so that adding a slot to a flow never needs a migration.
-    sa.Column("state", sa.JSON, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
     # Optimistic locking: every save bumps it, and a save against a stale version fails loudly.
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.UniqueConstraint("channel", "chat_id", name="uq_conversations_channel_chat"),
+    sa.UniqueConstraint("channel", "chat_ref", name="uq_conversations_channel_chat"),
 )
 
 inbound_messages = sa.Table(
     "inbound_messages",
     metadata,
     sa.Column("channel", sa.String(32), primary_key=True),
-    sa.Column("chat_id", sa.String(128), primary_key=True),
+    sa.Column("chat_ref", sa.String(64), primary_key=True),
     sa.Column("message_id", sa.String(128), primary_key=True),
-    # The replies we gave, so a retried request gets the same answer without re-running the step.
-    sa.Column("replies", sa.JSON, nullable=False),
+    # The replies we gave (sealed), so a retried request gets the same answer without re-running the step.
+    sa.Column("replies", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False, index=True),
 )
 
@@ -50,12 +52,14 @@ tips = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("reference", sa.String(32), nullable=True, unique=True),
     sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("chat_id", sa.String(128), nullable=False, index=True),
-    sa.Column("user_id", sa.String(128), nullable=False),
+    # Keyed hash of (channel, chat id): "this parent's tips" without storing who they are.
+    sa.Column("reporter_ref", sa.String(64), nullable=False, index=True),
+    # Sealed {"chat_id", "user_id"} so officers' follow-up questions can reach the parent; erased on "forget".
+    sa.Column("reporter", sa.Text, nullable=True),
     sa.Column("urgent", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("status", sa.String(16), nullable=False, server_default="new"),
-    # The structured report (slots after redaction). Never contains an OTP, card number or password.
-    sa.Column("data", sa.JSON, nullable=False),
+    # The structured report (slots after redaction), sealed JSON. Never contains an OTP, card or password.
+    sa.Column("data", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False, index=True),
 )
 

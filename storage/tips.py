@@ -9,7 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from handlers.messages import Attachment
+from handlers.messages import Attachment, ConversationKey
+from storage.conversations import chat_ref
+from storage.crypto import Cipher
 from storage.schema import outbox, tip_attachments, tip_indicators, tips
 
 
@@ -23,7 +25,8 @@ class Indicator:
 
 # Built once: statement construction costs more than execution on SQLite (see storage/conversations.py).
 _INSERT_TIP = sa.insert(tips).returning(tips.c.id)
-_SET_REFERENCE = sa.update(tips).where(tips.c.id == sa.bindparam("tip_id")).values(reference=sa.bindparam("ref"))
+_SET_REFERENCE = sa.update(tips).where(tips.c.id == sa.bindparam("tip_id")).values(
+    reference=sa.bindparam("ref"), data=sa.bindparam("sealed"), reporter=sa.bindparam("sealed_reporter"))
 _INSERT_ATTACHMENT = sa.insert(tip_attachments)
 _INSERT_INDICATOR = sa.insert(tip_indicators)
 _INSERT_OUTBOX = sa.insert(outbox)
@@ -33,27 +36,50 @@ def format_reference(prefix: str, year: int, tip_id: int) -> str:
     return f"{prefix}-{year}-{tip_id:06d}"
 
 
+def data_aad(tip_id: int) -> str:
+    return f"tips.data:{tip_id}"
+
+
+def reporter_aad(tip_id: int) -> str:
+    return f"tips.reporter:{tip_id}"
+
+
+def open_data(cipher: Cipher, tip_id: int, sealed: str) -> dict[str, Any]:
+    """A tip's report (slots, consent, locale) from its sealed column."""
+    return dict(cipher.open_json(sealed, aad=data_aad(tip_id)))
+
+
+def seal_data(cipher: Cipher, tip_id: int, data: dict[str, Any]) -> str:
+    return cipher.seal_json(data, aad=data_aad(tip_id))
+
+
 def create_tip(
     conn: sa.Connection,
     *,
-    channel: str,
-    chat_id: str,
+    key: ConversationKey,
     user_id: str,
     urgent: bool,
     data: dict[str, Any],
     attachments: Sequence[Attachment],
     indicators: Iterable[Indicator],
-    reporter_key: str,
     sinks: Sequence[str],
     prefix: str,
     now: datetime,
+    cipher: Cipher,
 ) -> str:
-    """Insert a tip with its attachments, indicators and one outbox row per sink. Returns its reference."""
-    tip_id = conn.execute(_INSERT_TIP, {"channel": channel, "chat_id": chat_id, "user_id": user_id,
-                                        "urgent": urgent, "status": "new", "data": data,
-                                        "created_at": now}).scalar_one()
+    """Insert a tip with its attachments, indicators and one outbox row per sink. Returns its reference.
+
+    The report and the reporter's ids are sealed; only keyed hashes of the chat are stored in clear.
+    """
+    ref = chat_ref(cipher, key)
+    tip_id = conn.execute(_INSERT_TIP, {"channel": key.channel, "reporter_ref": ref, "urgent": urgent,
+                                        "status": "new", "data": "", "created_at": now}).scalar_one()
     reference = format_reference(prefix, now.year, tip_id)
-    conn.execute(_SET_REFERENCE, {"tip_id": tip_id, "ref": reference})
+    conn.execute(_SET_REFERENCE, {
+        "tip_id": tip_id, "ref": reference, "sealed": seal_data(cipher, tip_id, data),
+        "sealed_reporter": cipher.seal_json({"chat_id": key.chat_id, "user_id": user_id}, aad=reporter_aad(tip_id)),
+    })
+    reporter_key = cipher.blind_index(f"{key.channel}:{key.chat_id}", purpose="reporter")
     if attachments:
         conn.execute(
             _INSERT_ATTACHMENT,
@@ -67,7 +93,9 @@ def create_tip(
              "created_at": now} for i in {(i.kind, i.value): i for i in indicators}.values()]
     if rows:
         conn.execute(_INSERT_INDICATOR, rows)
-    payload = {"reference": reference, "created_at": now.isoformat(), "urgent": urgent, "report": data}
+    # The payload names the tip only; the forwarder builds what each sink receives from the tip itself,
+    # so no personal data sits in the outbox in clear.
+    payload = {"reference": reference, "tip_id": tip_id}
     conn.execute(
         _INSERT_OUTBOX,
         [
@@ -79,12 +107,14 @@ def create_tip(
     return reference
 
 
-def get_tip(conn: sa.Connection, *, reference: str) -> dict[str, Any] | None:
+def get_tip(conn: sa.Connection, *, reference: str, cipher: Cipher) -> dict[str, Any] | None:
     """A tip with its attachments and outbox rows, as plain dicts (for the CLI and tests)."""
     row = (conn.execute(sa.select(tips).where(tips.c.reference == reference))).mappings().first()
     if row is None:
         return None
     tip = dict(row)
+    tip["data"] = open_data(cipher, row["id"], row["data"])
+    tip["reporter"] = cipher.open_json(row["reporter"], aad=reporter_aad(row["id"])) if row["reporter"] else None
     tip["attachments"] = [
         dict(r) for r in (
             conn.execute(sa.select(tip_attachments).where(tip_attachments.c.tip_id == row["id"]))

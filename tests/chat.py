@@ -5,22 +5,50 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
 
 from handlers.checking import AsksChecker, Checker
 from handlers.engine import Engine, EngineConfig
 from handlers.flowload import DEFAULT_FLOWS_DIR, FlowRegistry
 from handlers.messages import Attachment, InboundMessage, OutboundMessage
+from storage.crypto import Cipher, new_key
 from storage.db import Database
+from storage.schema import conversations, tips
+from storage.tips import open_data
 
 _ids = itertools.count(1)
 
 
+TEST_CIPHER = Cipher.from_config({"k1": new_key()}, "k1", new_key())
+
+
 def make_engine(db: Database, *, flows_dir: Path = DEFAULT_FLOWS_DIR, checker: Checker | None = None,
-                **config: object) -> Engine:
+                cipher: Cipher = TEST_CIPHER, **config: object) -> Engine:
     cfg = EngineConfig(variables={"police_name": "Công an tỉnh", "province_name": "Tỉnh Thử",
                                   "province_hotline": "0290 000 113", "province_email": "tip@example.vn"},
                        **config)  # type: ignore[arg-type]
-    return Engine(db, FlowRegistry(flows_dir, check_every=0), checker=checker or AsksChecker(), config=cfg)
+    return Engine(db, FlowRegistry(flows_dir, check_every=0), checker=checker or AsksChecker(), config=cfg,
+                  cipher=cipher)
+
+
+async def tip_rows(db: Database, cipher: Cipher = TEST_CIPHER) -> list[dict[str, Any]]:
+    """Every tip with its report opened (tests read what the police would)."""
+
+    def read(conn: sa.Connection) -> list[dict[str, Any]]:
+        rows = conn.execute(sa.select(tips).order_by(tips.c.id)).mappings().all()
+        return [{**row, "data": open_data(cipher, row["id"], row["data"])} for row in rows]
+
+    return await db.run(read)
+
+
+async def conversation_states(db: Database, cipher: Cipher = TEST_CIPHER) -> list[dict[str, Any]]:
+    def read(conn: sa.Connection) -> list[dict[str, Any]]:
+        rows = conn.execute(sa.select(conversations.c.chat_ref, conversations.c.state)).all()
+        return [cipher.open_json(r.state, aad=f"conversations.state:{r.chat_ref}") for r in rows]
+
+    return await db.run(read)
 
 
 @dataclass

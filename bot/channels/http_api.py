@@ -90,7 +90,7 @@ def make_router(runtime: Runtime) -> APIRouter:
             try:
                 data = base64.b64decode(upload.content_base64, validate=True)
                 attachments.append(await asyncio.to_thread(
-                    store_attachment, runtime.data_dir, data, file_name=upload.file_name))
+                    store_attachment, runtime.data_dir, data, cipher=runtime.cipher, file_name=upload.file_name))
             except (binascii.Error, ValueError) as exc:
                 reason = str(exc) if isinstance(exc, RejectedFile) else "not valid base64"
                 return bad_request(f"attachment rejected: {reason}", 422)

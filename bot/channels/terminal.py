@@ -52,7 +52,7 @@ class TerminalChannel:
             try:
                 data = await asyncio.to_thread(path.read_bytes)
                 attachments = (await asyncio.to_thread(
-                    store_attachment, self.runtime.data_dir, data, file_name=path.name),)
+                    store_attachment, self.runtime.data_dir, data, cipher=self.runtime.cipher, file_name=path.name),)
                 text = None
             except (OSError, RejectedFile) as exc:
                 self.out.write(f"(không gửi được tệp: {exc})\n")

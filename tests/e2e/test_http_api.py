@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import json
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.servers import running_server
+from tests.e2e.servers import HOTLINE, env_for, running_server
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -69,9 +71,14 @@ def test_scripted_report_files_tip_with_outbox_row(server: tuple[str, Path]) -> 
         tip = db.execute("SELECT id, data FROM tips WHERE reference = ?", (reference,)).fetchone()
         outbox = db.execute("SELECT sink, idempotency_key, status FROM outbox WHERE tip_id = ?", (tip[0],)).fetchall()
         files = db.execute("SELECT mime_type FROM tip_attachments WHERE tip_id = ?", (tip[0],)).fetchall()
-    assert '"+84377123999"' in tip[1] and "vneduconnect.com" in tip[1]
+    assert "84377123999" not in tip[1]  # sealed at rest
     assert outbox == [("console", reference, "pending")]
     assert files == [("image/png",)]
+    # What an operator sees: the CLI opens the tip with the server's keys.
+    shown = subprocess.run([HOTLINE, "tips", "show", reference], capture_output=True, text=True, cwd=workdir,
+                           env=env_for(workdir), timeout=30, check=True)
+    data = json.loads(shown.stdout)["data"]["slots"]
+    assert data["caller_number"] == "+84377123999" and data["link"] == "vneduconnect.com"
 
 
 def test_retry_with_same_message_id_gets_same_answer_once(server: tuple[str, Path]) -> None:

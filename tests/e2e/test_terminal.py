@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -35,10 +36,14 @@ def test_chat_from_stdin_files_a_tip(tmp_path: Path) -> None:
     assert "  1. 🚨 Báo cáo" in result.stdout  # buttons rendered as numbered options
     assert "Đã nhận báo cáo, mã số TG-" in result.stdout
     with sqlite3.connect(tmp_path / "hotline.db") as db:
-        data, = db.execute("SELECT data FROM tips").fetchone()
+        reference, sealed = db.execute("SELECT reference, data FROM tips").fetchone()
         (sink,), = db.execute("SELECT sink FROM outbox").fetchall()
-    assert "bit.ly/sll-app" in data and '"homeroom_teacher"' in data and '"install_app"' in data
-    assert sink == "console"
+    assert "bit.ly" not in sealed and sink == "console"
+    shown = subprocess.run([HOTLINE, "tips", "show", reference], capture_output=True, text=True, cwd=tmp_path,
+                           env=env_for(tmp_path), timeout=30, check=True)
+    slots = json.loads(shown.stdout)["data"]["slots"]
+    assert slots["link"] == "bit.ly/sll-app" and slots["claimed_role"] == "homeroom_teacher"
+    assert slots["pretext"] == "install_app" and slots["asked"] == ["otp", "bank_account"]
 
 
 def test_chat_resumes_the_same_conversation(tmp_path: Path) -> None:

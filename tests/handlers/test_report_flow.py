@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from handlers.engine import Engine
 from storage.db import Database
-from storage.schema import outbox, tip_indicators, tips
-from tests.chat import Chat, make_engine
+from storage.schema import outbox, tip_indicators
+from tests.chat import Chat, conversation_states, make_engine, tip_rows
 
 
-async def _tips(db: Database) -> list[sa.Row]:
-    async with db.transaction() as conn:
-        return list((await conn.execute(sa.select(tips))).all())
+async def _tips(db: Database) -> list[dict[str, Any]]:
+    return await tip_rows(db)
 
 
 async def walk_report_with_buttons(chat: Chat) -> str:
@@ -51,17 +52,17 @@ async def test_report_with_buttons_files_tip_and_outbox_row(database: Database) 
     await chat.press("Gửi báo cáo")
     assert "TG-20" in chat.text()
     reference = chat.text().split("mã số ")[1].split(".")[0]
+    (tip,) = [t for t in await tip_rows(database) if t["reference"] == reference]
     async with database.transaction() as conn:
-        tip = (await conn.execute(sa.select(tips).where(tips.c.reference == reference))).one()
-        rows = (await conn.execute(sa.select(outbox).where(outbox.c.tip_id == tip.id))).all()
+        rows = (await conn.execute(sa.select(outbox).where(outbox.c.tip_id == tip["id"]))).all()
         indicators = {(r.kind, r.value) for r in (await conn.execute(sa.select(tip_indicators))).all()}
-    slots = tip.data["slots"]
+    slots = tip["data"]["slots"]
     assert slots["caller_number"] == "+84377123999"
     assert slots["asked"] == ["otp", "install_app"]
     assert slots["link"] == "sll-vnedu.com/app.apk"
     assert slots["message_text"] == "Tải app tại sll-vnedu.com/app.apk ngay"
     assert "contact_phone" not in slots
-    assert tip.urgent is False
+    assert tip["urgent"] is False
     assert [(r.sink, r.idempotency_key, r.status) for r in rows] == [("console", reference, "pending")]
     assert ("phone", "+84377123999") in indicators and ("domain", "sll-vnedu.com") in indicators
     # The conversation is back at the main menu with nothing left over.
@@ -96,14 +97,14 @@ async def test_report_in_free_text_without_diacritics(sqlite_db: Database) -> No
     await chat.send("gui")
     assert "TG-" in chat.text()
     (tip,) = await _tips(sqlite_db)
-    slots = tip.data["slots"]
+    slots = tip["data"]["slots"]
     assert slots["claimed_role"] == "homeroom_teacher"
     assert slots["pretext"] == "tuition_refund"
     assert slots["asked"] == ["otp", "bank_account"]
     assert slots["amount"] == 1_500_000
     assert slots["contact_phone"] == "+84988777666"
-    assert tip.data["consent"]["contact"] is True
-    assert tip.urgent is True
+    assert tip["data"]["consent"]["contact"] is True
+    assert tip["urgent"] is True
 
 
 async def test_edit_before_submit_changes_the_field_and_returns_to_summary(sqlite_db: Database) -> None:
@@ -127,9 +128,9 @@ async def test_edit_before_submit_changes_the_field_and_returns_to_summary(sqlit
     assert "Kiểm tra lại" in chat.text() and "20.000.000 đ" in chat.text()
     await chat.press("Gửi báo cáo")
     (tip,) = await _tips(sqlite_db)
-    assert tip.data["slots"]["caller_number"] == "+84366555444"
-    assert tip.data["slots"]["amount"] == 20_000_000
-    assert tip.urgent is True
+    assert tip["data"]["slots"]["caller_number"] == "+84366555444"
+    assert tip["data"]["slots"]["amount"] == 20_000_000
+    assert tip["urgent"] is True
 
 
 async def test_cancel_mid_form_sends_nothing(sqlite_db: Database) -> None:
@@ -157,9 +158,8 @@ async def test_restart_mid_form_resumes_from_the_database(sqlite_url: str) -> No
     chat2 = Chat(make_engine(db2), chat_id=chat.chat_id)
     await chat2.send("hôm qua")
     assert "tự xưng" in chat2.text()
-    async with db2.transaction() as conn:
-        state = (await conn.execute(sa.text("SELECT state FROM conversations"))).scalar_one()
-    assert "+84377123999" in str(state)
+    (state,) = await conversation_states(db2)
+    assert state["slots"]["caller_number"] == "+84377123999"
     await db2.dispose()
 
 

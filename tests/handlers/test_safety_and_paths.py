@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from bot.logsetup import setup_logging
 from storage.db import Database
-from storage.files import RejectedFile, store_attachment
+from storage.files import RejectedFile, read_attachment, store_attachment
 from storage.schema import conversations, tip_attachments, tips
-from tests.chat import Chat, make_engine
+from tests.chat import TEST_CIPHER, Chat, conversation_states, make_engine, tip_rows
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -69,15 +69,16 @@ async def test_check_link_accepts_a_whole_forwarded_message(sqlite_db: Database)
     await chat.press("Kiểm tra đường link")
     await chat.send("PH vui lòng cài Sổ liên lạc tại http://sll-vnedu.com/a.apk để nhận thông báo")
     assert "Bạn muốn làm gì tiếp?" in chat.text()
-    async with sqlite_db.transaction() as conn:
-        state = (await conn.execute(sa.select(conversations.c.state))).scalar_one()
+    (state,) = await conversation_states(sqlite_db)
     assert state["slots"]["link"] == "http://sll-vnedu.com/a.apk"
     assert "để nhận thông báo" in state["slots"]["message_text"]
 
 
 async def test_screenshots_are_attached_to_the_tip(sqlite_db: Database, tmp_path: Path) -> None:
     chat = Chat(make_engine(sqlite_db))
-    attachment = store_attachment(tmp_path, PNG, file_name="../../etc/passwd.png")
+    attachment = store_attachment(tmp_path, PNG, cipher=TEST_CIPHER, file_name="../../etc/passwd.png")
+    assert attachment.path is not None and PNG not in Path(attachment.path).read_bytes()
+    assert read_attachment(Path(attachment.path), attachment.sha256, cipher=TEST_CIPHER) == PNG
     assert attachment.file_name == "passwd.png" and attachment.mime_type == "image/png"
     await chat.send("báo cáo")
     await chat.press("Zalo")
@@ -101,9 +102,9 @@ async def test_screenshots_are_attached_to_the_tip(sqlite_db: Database, tmp_path
 
 def test_attachments_are_typed_by_their_bytes(tmp_path: Path) -> None:
     with pytest.raises(RejectedFile):
-        store_attachment(tmp_path, b"MZ\x90\x00 this is an exe", file_name="photo.png")
+        store_attachment(tmp_path, b"MZ\x90\x00 this is an exe", cipher=TEST_CIPHER, file_name="photo.png")
     with pytest.raises(RejectedFile):
-        store_attachment(tmp_path, b"", file_name="x.png")
+        store_attachment(tmp_path, b"", cipher=TEST_CIPHER, file_name="x.png")
 
 
 async def test_secrets_never_reach_database_or_log(sqlite_url: str, tmp_path: Path) -> None:
@@ -168,8 +169,13 @@ async def test_forget_me_erases_conversation_and_anonymises_tips(sqlite_db: Data
     await chat.send("xóa dữ liệu của tôi")
     await chat.press("Xóa dữ liệu")
     assert "1 báo cáo" in chat.text()
+    assert await conversation_states(sqlite_db) == []
+    (tip,) = await tip_rows(sqlite_db)
+    assert "contact_phone" not in tip["data"]["slots"] and tip["reporter"] is None
+    assert "0988777666" not in str(tip["data"]) and "+84988777666" not in str(tip["data"])
+    # A new conversation from the same chat is not linked to the anonymised tip.
+    await chat.send("menu")
     async with sqlite_db.transaction() as conn:
-        assert (await conn.execute(sa.select(sa.func.count()).select_from(conversations))).scalar_one() == 0
-        tip = (await conn.execute(sa.select(tips))).one()
-    assert "contact_phone" not in tip.data["slots"] and tip.chat_id.startswith("erased-")
-    assert "0988777666" not in str(tip.data) and "+84988777666" not in str(tip.data)
+        refs = {r.reporter_ref for r in (await conn.execute(sa.select(tips.c.reporter_ref))).all()}
+        chat_refs = {r.chat_ref for r in (await conn.execute(sa.select(conversations.c.chat_ref))).all()}
+    assert not refs & chat_refs

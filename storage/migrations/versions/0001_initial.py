@@ -20,24 +20,24 @@ def upgrade() -> None:
         "conversations",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("channel", sa.String(32), nullable=False),
-        sa.Column("chat_id", sa.String(128), nullable=False),
-        sa.Column("user_id", sa.String(128), nullable=False),
+        sa.Column("chat_ref", sa.String(64), nullable=False),
+        sa.Column("who", sa.Text, nullable=False),
         sa.Column("locale", sa.String(8), nullable=False, server_default="vi"),
-        sa.Column("state", sa.JSON, nullable=False),
+        sa.Column("state", sa.Text, nullable=False),
         sa.Column("version", sa.Integer, nullable=False, server_default="0"),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_conversations"),
-        sa.UniqueConstraint("channel", "chat_id", name="uq_conversations_channel_chat"),
+        sa.UniqueConstraint("channel", "chat_ref", name="uq_conversations_channel_chat"),
     )
     op.create_table(
         "inbound_messages",
         sa.Column("channel", sa.String(32), nullable=False),
-        sa.Column("chat_id", sa.String(128), nullable=False),
+        sa.Column("chat_ref", sa.String(64), nullable=False),
         sa.Column("message_id", sa.String(128), nullable=False),
-        sa.Column("replies", sa.JSON, nullable=False),
+        sa.Column("replies", sa.Text, nullable=False),
         sa.Column("created_at", TS, nullable=False),
-        sa.PrimaryKeyConstraint("channel", "chat_id", "message_id", name="pk_inbound_messages"),
+        sa.PrimaryKeyConstraint("channel", "chat_ref", "message_id", name="pk_inbound_messages"),
     )
     op.create_index("ix_inbound_messages_created_at", "inbound_messages", ["created_at"])
     op.create_table(
@@ -45,16 +45,16 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("reference", sa.String(32), nullable=True),
         sa.Column("channel", sa.String(32), nullable=False),
-        sa.Column("chat_id", sa.String(128), nullable=False),
-        sa.Column("user_id", sa.String(128), nullable=False),
+        sa.Column("reporter_ref", sa.String(64), nullable=False),
+        sa.Column("reporter", sa.Text, nullable=True),
         sa.Column("urgent", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("status", sa.String(16), nullable=False, server_default="new"),
-        sa.Column("data", sa.JSON, nullable=False),
+        sa.Column("data", sa.Text, nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_tips"),
         sa.UniqueConstraint("reference", name="uq_tips_reference"),
     )
-    op.create_index("ix_tips_chat_id", "tips", ["chat_id"])
+    op.create_index("ix_tips_reporter_ref", "tips", ["reporter_ref"])
     op.create_index("ix_tips_created_at", "tips", ["created_at"])
     op.create_table(
         "tip_attachments",
