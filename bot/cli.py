@@ -71,6 +71,7 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
 
     from bot.logsetup import setup_logging
     from bot.runtime import build_runtime, tune_for_serving
+    from bot.services import retention_service
     from bot.web import create_app
 
     settings = obj.settings
@@ -78,7 +79,7 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
 
     async def main() -> None:
         runtime = await build_runtime(settings)
-        app = create_app(runtime)
+        app = create_app(runtime, services=[("retention", retention_service(runtime))])
         tune_for_serving()
         config = uvicorn.Config(app, host=host or settings.server.host, port=port or settings.server.port,
                                 log_level="info", access_log=False, lifespan="on")
@@ -210,6 +211,22 @@ def tips_show(obj: Ctx, reference: str) -> None:
         click.echo(f"no tip {reference}", err=True)
         sys.exit(1)
     click.echo(json.dumps(tip, ensure_ascii=False, indent=2, default=str))
+
+
+def _register() -> None:
+    from bot.cli_privacy import (
+        audit_command,
+        blocks,
+        export_subject_command,
+        keys,
+        retention,
+    )
+
+    for command in (keys, retention, export_subject_command, blocks, audit_command):
+        cli.add_command(command)
+
+
+_register()
 
 
 def main() -> None:

@@ -124,8 +124,8 @@ class SecuritySettings(_Section):
     index_key: str = ""  # base64 32 bytes: keys the blind indexes (hashes used for lookups)
     key_file: str = "./var/keys.json"
     # Inbound messages allowed per chat: a burst, then a steady rate per minute (token bucket).
-    user_burst: int = Field(default=20, ge=1)
-    user_per_minute: int = Field(default=30, ge=1)
+    user_burst: int = Field(default=40, ge=1)
+    user_per_minute: int = Field(default=60, ge=1)
     global_per_second: int = Field(default=500, ge=1)
     # A chat that keeps hitting the limit is blocked for this long (officers can lift it).
     block_after_violations: int = Field(default=5, ge=1)

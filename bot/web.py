@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels.http_api import make_router
 from bot.runtime import Runtime
+from bot.services import Service, Supervisor
 
 START_PAGE = """<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -76,14 +77,20 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def create_app(runtime: Runtime, *, close_on_shutdown: bool = True) -> FastAPI:
-    """Build the app around an already-open runtime."""
+def create_app(runtime: Runtime, *, close_on_shutdown: bool = True,
+               services: list[tuple[str, Service]] | None = None) -> FastAPI:
+    """Build the app around an already-open runtime; ``services`` run in the background while it serves."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if close_on_shutdown:
-            await runtime.close()
+        supervisor = Supervisor(services or [])
+        supervisor.start()
+        try:
+            yield
+        finally:
+            await supervisor.close()
+            if close_on_shutdown:
+                await runtime.close()
 
     app = FastAPI(title="Hotline", version="1", lifespan=lifespan)
     app.state.runtime = runtime

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,8 +22,12 @@ from handlers.checking import Checker
 from handlers.dialogue import Dialogue, Turn, may_submit
 from handlers.flowload import FlowRegistry
 from handlers.messages import Attachment, ConversationKey, InboundMessage, OutboundMessage
+from handlers.ratelimit import RateLimiter, Verdict
+from handlers.texts import say
 from handlers.urls import registrable_domain
 from nlu.redact import redact
+from storage import audit
+from storage import blocks as blocks_repo
 from storage import conversations as conv_repo
 from storage.crypto import Cipher
 from storage.db import Database
@@ -46,6 +50,11 @@ class EngineConfig:
     sinks: tuple[str, ...] = ("console",)
     variables: dict[str, Any] = field(default_factory=dict)
     max_attachments: int = 5
+    user_burst: int = 40
+    user_per_minute: int = 60
+    global_per_second: int = 500
+    block_after_violations: int = 5
+    block_minutes: int = 30
 
 
 class NeedsDurableCommit(Exception):
@@ -90,10 +99,16 @@ class Engine:
             variables=config.variables, max_attachments=config.max_attachments,
         )
         self._locks = KeyedLocks()
+        self.limiter = RateLimiter(user_burst=config.user_burst, user_per_minute=config.user_per_minute,
+                                   global_per_second=config.global_per_second,
+                                   block_after=config.block_after_violations)
 
     async def handle(self, msg: InboundMessage) -> list[OutboundMessage]:
         """Process one inbound message exactly once and return the replies."""
         started = time.perf_counter()
+        verdict = self.limiter.check(msg.key)
+        if verdict is not Verdict.OK:
+            return await self._over_limit(msg, verdict)
         msg, notes = self._sanitise(msg)
         async with self._locks.hold(msg.key):
             # Filing a tip needs a power-cut-proof commit; guess it up front so the turn usually runs once.
@@ -112,6 +127,24 @@ class Engine:
                 raise RuntimeError("conversation kept changing under us")
         log.debug("handled %s message in %.1f ms", msg.channel, (time.perf_counter() - started) * 1000)
         return replies
+
+    async def _over_limit(self, msg: InboundMessage, verdict: Verdict) -> list[OutboundMessage]:
+        locale = msg.locale or self.config.default_locale
+        if verdict is Verdict.SLOW_DOWN:
+            return [OutboundMessage(say("slow_down", locale))]
+        ref = conv_repo.chat_ref(self.cipher, msg.key)
+        until = msg.received_at + timedelta(minutes=self.config.block_minutes)
+
+        def block(conn: sa.Connection) -> None:
+            blocks_repo.block(conn, channel=msg.channel, chat_ref=ref, reason="rate limit", now=msg.received_at,
+                              until=until)
+            audit.record(conn, actor="system", action="block", subject=ref, now=msg.received_at,
+                         detail=f"{msg.channel}: rate limit, {self.config.block_minutes} min")
+
+        await self.db.run(block)
+        self.limiter.reset(msg.key)
+        log.warning("chat blocked for %d min after repeated rate-limit violations", self.config.block_minutes)
+        return [OutboundMessage(say("blocked", locale, minutes=self.config.block_minutes))]
 
     def _sanitise(self, msg: InboundMessage) -> tuple[InboundMessage, list[str]]:
         """Redact secrets and cap length before anything is stored, logged or even parsed."""
@@ -139,6 +172,10 @@ class Engine:
             previous = conv_repo.find_replies(conn, key=msg.key, message_id=msg.message_id, cipher=self.cipher)
             if previous is not None:
                 return [OutboundMessage.from_json(r) for r in previous]
+        if blocks_repo.is_blocked(conn, channel=msg.channel, chat_ref=conv_repo.chat_ref(self.cipher, msg.key),
+                                  now=now):
+            return [OutboundMessage(say("blocked", msg.locale or self.config.default_locale,
+                                        minutes=self.config.block_minutes))]
         stored = conv_repo.lock_and_load(
             conn, key=msg.key, user_id=msg.user_id, locale=msg.locale or self.config.default_locale, now=now,
             cipher=self.cipher,
@@ -151,6 +188,8 @@ class Engine:
         self.dialogue.respond(turn)
         if turn.erase:
             conv_repo.delete_conversation(conn, key=msg.key, cipher=self.cipher)
+            audit.record(conn, actor="parent", action="forget", subject=conv_repo.chat_ref(self.cipher, msg.key),
+                         now=now, detail=f"{msg.channel}: conversation erased, tips anonymised")
         else:
             conv_repo.save(conn, conversation=stored, state=turn.state, locale=turn.locale, now=now,
                            cipher=self.cipher)

@@ -94,6 +94,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "forget_kept": {"vi": "Đã giữ nguyên, không xóa gì.", "en": "Nothing was erased."},
     "btn_forget_yes": {"vi": "Xóa dữ liệu của tôi", "en": "Erase my data"},
     "btn_forget_no": {"vi": "Không xóa", "en": "Keep it"},
+    "blocked": {
+        "vi": "Bạn đã gửi quá nhiều tin nhắn nên tạm thời bị chặn {minutes} phút. Nếu khẩn cấp, hãy gọi 113.",
+        "en": "Too many messages: you are blocked for {minutes} minutes. In an emergency, call 113.",
+    },
     "summary_header": {"vi": "Thông tin bạn đã cung cấp:", "en": "What you told me:"},
     "edit_which": {"vi": "Bạn muốn sửa mục nào?", "en": "Which item do you want to change?"},
     "language_set": {"vi": "Đã chuyển sang tiếng Việt.", "en": "Switched to English."},

@@ -108,3 +108,36 @@ tip_indicators = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_tip_indicators_kind_value", "kind", "value"),
 )
+
+# Chats blocked for abuse (rate-limit violations); officers see and lift them (`hotline blocks`).
+blocks = sa.Table(
+    "blocks",
+    metadata,
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("chat_ref", sa.String(64), primary_key=True),
+    sa.Column("reason", sa.String(255), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("lifted_by", sa.String(128), nullable=True),
+)
+
+# Who did what to personal data: officers' access, erasures, exports, key rotations, retention runs.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime, nullable=False, index=True),
+    sa.Column("actor", sa.String(128), nullable=False),  # "officer:<id>", "parent", "system", "cli:<user>"
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(128), nullable=False),  # a tip reference or a chat_ref — never plaintext ids
+    sa.Column("detail", sa.Text, nullable=True),
+)
+
+# When a tip was closed: retention counts from here.
+tip_closures = sa.Table(
+    "tip_closures",
+    metadata,
+    sa.Column("tip_id", sa.Integer, sa.ForeignKey("tips.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("closed_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("anonymised_at", UTCDateTime, nullable=True),
+)

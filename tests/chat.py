@@ -26,6 +26,8 @@ TEST_CIPHER = Cipher.from_config({"k1": new_key()}, "k1", new_key())
 
 def make_engine(db: Database, *, flows_dir: Path = DEFAULT_FLOWS_DIR, checker: Checker | None = None,
                 cipher: Cipher = TEST_CIPHER, **config: object) -> Engine:
+    # Generous limits by default: a scripted test types faster than any parent.
+    config.setdefault("user_burst", 10_000)
     cfg = EngineConfig(variables={"police_name": "Công an tỉnh", "province_name": "Tỉnh Thử",
                                   "province_hotline": "0290 000 113", "province_email": "tip@example.vn"},
                        **config)  # type: ignore[arg-type]

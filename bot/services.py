@@ -1,0 +1,72 @@
+"""Background work `hotline serve` runs beside the web server: each service is `run(stop)`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from bot.runtime import Runtime
+from storage.retention import run_retention
+
+log = logging.getLogger(__name__)
+
+Service = Callable[[asyncio.Event], Awaitable[None]]
+
+
+async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds``; True if ``stop`` was set meanwhile."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
+def retention_service(runtime: Runtime) -> Service:
+    """The scheduled retention job (also `hotline retention run`)."""
+    settings = runtime.settings.retention
+
+    async def run(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                report = await runtime.db.run(
+                    run_retention, cipher=runtime.cipher, now=datetime.now(UTC),
+                    closed_tip_days=settings.closed_tip_days, conversation_days=settings.conversation_days)
+                log.info("retention: %s", report)
+            except Exception:  # a failed pass must not stop the next one
+                log.exception("retention pass failed")
+            if await sleep_or_stop(stop, settings.run_every_minutes * 60):
+                return
+
+    return run
+
+
+class Supervisor:
+    """Starts services as tasks and stops them together; a crashed service is logged and restarted."""
+
+    def __init__(self, services: list[tuple[str, Service]]) -> None:
+        self.services = services
+        self.stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._keep(name, svc), name=name) for name, svc in self.services]
+
+    async def _keep(self, name: str, service: Service) -> None:
+        while not self.stop.is_set():
+            try:
+                await service(self.stop)
+                return
+            except Exception:
+                log.exception("service %s crashed; restarting in 5 s", name)
+                if await sleep_or_stop(self.stop, 5):
+                    return
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=15)
+        for task in self._tasks:
+            task.cancel()

@@ -1,0 +1,87 @@
+"""Retention: keep personal data only as long as its purpose needs (Law 91/2025, Decree 356/2025).
+
+Idle conversations are deleted; closed tips lose their personal data (reporter ids, contact phone, free
+text, screenshots) while what statistics need stays (channel, role, pretext, asks, amounts, verdicts).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from storage import audit
+from storage.crypto import Cipher
+from storage.schema import conversations, inbound_messages, tip_attachments, tip_closures, tips
+from storage.tips import open_data, seal_data
+
+# Slots that can identify or describe the reporter; everything else in a report is about the scam.
+PERSONAL_SLOTS = frozenset({"contact_phone", "message_text", "bank", "commune", "screenshots"})
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    conversations_deleted: int
+    dedupe_records_deleted: int
+    tips_anonymised: int
+    files_deleted: int
+
+
+def anonymise_tip(conn: sa.Connection, *, cipher: Cipher, tip_id: int, sealed: str, now: datetime) -> list[str]:
+    """Strip a tip's personal data in place; returns the paths of attachment files no tip uses any more."""
+    data = open_data(cipher, tip_id, sealed)
+    slots = {k: v for k, v in dict(data.get("slots", {})).items() if k not in PERSONAL_SLOTS}
+    data.update(slots=slots, anonymised_at=now.isoformat(), consent={"contact": False})
+    conn.execute(sa.update(tips).where(tips.c.id == tip_id).values(
+        data=seal_data(cipher, tip_id, data), reporter=None, reporter_ref=secrets.token_hex(32)))
+    files = conn.execute(sa.select(tip_attachments.c.sha256, tip_attachments.c.path)
+                         .where(tip_attachments.c.tip_id == tip_id)).all()
+    conn.execute(sa.delete(tip_attachments).where(tip_attachments.c.tip_id == tip_id))
+    orphaned = []
+    for sha, path in files:
+        still_used = conn.execute(sa.select(sa.func.count()).select_from(tip_attachments)
+                                  .where(tip_attachments.c.sha256 == sha)).scalar_one()
+        if not still_used and path:
+            orphaned.append(path)
+    return orphaned
+
+
+def run_retention(conn: sa.Connection, *, cipher: Cipher, now: datetime, closed_tip_days: int,
+                  conversation_days: int) -> RetentionReport:
+    """One pass; safe to repeat. Runs as a unit of work (``Database.run``)."""
+    idle_before = now - timedelta(days=conversation_days)
+    convs = conn.execute(sa.delete(conversations).where(conversations.c.updated_at < idle_before)).rowcount
+    dedupe = conn.execute(sa.delete(inbound_messages).where(inbound_messages.c.created_at < idle_before)).rowcount
+    closed_before = now - timedelta(days=closed_tip_days)
+    due = conn.execute(
+        sa.select(tips.c.id, tips.c.reference, tips.c.data)
+        .join(tip_closures, tip_closures.c.tip_id == tips.c.id)
+        .where(tip_closures.c.closed_at < closed_before, tip_closures.c.anonymised_at.is_(None))
+    ).all()
+    files: list[str] = []
+    for row in due:
+        files += anonymise_tip(conn, cipher=cipher, tip_id=row.id, sealed=row.data, now=now)
+        conn.execute(sa.update(tip_closures).where(tip_closures.c.tip_id == row.id).values(anonymised_at=now))
+        audit.record(conn, actor="system", action="retention.anonymise", subject=row.reference or str(row.id),
+                     now=now)
+    deleted = 0
+    for path in files:  # after the rows: a crash here leaves a sealed orphan file, never a dangling row
+        try:
+            Path(path).unlink()
+            deleted += 1
+        except FileNotFoundError:
+            pass
+    report = RetentionReport(convs, dedupe, len(due), deleted)
+    audit.record(conn, actor="system", action="retention.run", subject="-", now=now, detail=repr(report))
+    return report
+
+
+def close_tip(conn: sa.Connection, *, tip_id: int, now: datetime) -> None:
+    """Mark a tip closed (the officers' console does this); retention counts from here."""
+    conn.execute(sa.update(tips).where(tips.c.id == tip_id).values(status="closed"))
+    exists = conn.execute(sa.select(tip_closures.c.tip_id).where(tip_closures.c.tip_id == tip_id)).first()
+    if exists is None:
+        conn.execute(sa.insert(tip_closures).values(tip_id=tip_id, closed_at=now))
