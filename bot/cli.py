@@ -214,6 +214,7 @@ def tips_show(obj: Ctx, reference: str) -> None:
 
 
 def _register() -> None:
+    from bot.cli_check import blocklist_group, check_command, import_group
     from bot.cli_privacy import (
         audit_command,
         blocks,
@@ -222,7 +223,8 @@ def _register() -> None:
         retention,
     )
 
-    for command in (keys, retention, export_subject_command, blocks, audit_command):
+    for command in (check_command, import_group, blocklist_group, keys, retention, export_subject_command, blocks,
+                    audit_command):
         cli.add_command(command)
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.settings import Settings
-from handlers.checking import AsksChecker, Checker
+from handlers.checking import Checker
+from handlers.checks.dialogue import DirectoryChecker
 from handlers.engine import Engine, EngineConfig
 from handlers.flowload import DEFAULT_FLOWS_DIR, FlowRegistry
 from storage.crypto import Cipher, CryptoError, cipher_from_file
@@ -52,7 +53,8 @@ def build_cipher(settings: Settings) -> Cipher:
 
 
 def build_checker(settings: Settings) -> Checker:
-    return AsksChecker()
+    """The directory-backed check engine (school directory, official domains, blocklist, reports)."""
+    return DirectoryChecker()
 
 
 async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> Runtime:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.api_check import router as check_router
 from bot.channels.http_api import make_router
 from bot.runtime import Runtime
 from bot.services import Service, Supervisor
@@ -96,6 +97,7 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True,
     app.state.runtime = runtime
     app.state.db = runtime.db
     app.include_router(make_router(runtime))
+    app.include_router(check_router)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def start_page() -> HTMLResponse:

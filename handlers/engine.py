@@ -19,12 +19,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from handlers.checking import Checker
+from handlers.checks.phones import normalize_phone
+from handlers.checks.urls import registrable_domain
 from handlers.dialogue import Dialogue, Turn, may_submit
 from handlers.flowload import FlowRegistry
 from handlers.messages import Attachment, ConversationKey, InboundMessage, OutboundMessage
 from handlers.ratelimit import RateLimiter, Verdict
 from handlers.texts import say
-from handlers.urls import registrable_domain
 from nlu.redact import redact
 from storage import audit
 from storage import blocks as blocks_repo
@@ -240,9 +241,11 @@ class Engine:
 
 
 def _indicators(slots: dict[str, Any]) -> Sequence[Indicator]:
+    """What a tip names, normalised exactly as the check engine looks it up (report counts, clusters)."""
     out: list[Indicator] = []
-    if isinstance(slots.get("caller_number"), str):
-        out.append(Indicator("phone", slots["caller_number"]))
+    number = normalize_phone(slots["caller_number"]) if isinstance(slots.get("caller_number"), str) else None
+    if number:
+        out.append(Indicator("phone", number))
     for link in [slots.get("link"), *(slots.get("other_links") or [])]:
         domain = registrable_domain(link) if isinstance(link, str) else None
         if domain:

@@ -9,7 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from handlers.checking import AsksChecker, Checker
+from handlers.checking import Checker
+from handlers.checks.dialogue import DirectoryChecker
 from handlers.engine import Engine, EngineConfig
 from handlers.flowload import DEFAULT_FLOWS_DIR, FlowRegistry
 from handlers.messages import Attachment, InboundMessage, OutboundMessage
@@ -31,7 +32,7 @@ def make_engine(db: Database, *, flows_dir: Path = DEFAULT_FLOWS_DIR, checker: C
     cfg = EngineConfig(variables={"police_name": "Công an tỉnh", "province_name": "Tỉnh Thử",
                                   "province_hotline": "0290 000 113", "province_email": "tip@example.vn"},
                        **config)  # type: ignore[arg-type]
-    return Engine(db, FlowRegistry(flows_dir, check_every=0), checker=checker or AsksChecker(), config=cfg,
+    return Engine(db, FlowRegistry(flows_dir, check_every=0), checker=checker or DirectoryChecker(), config=cfg,
                   cipher=cipher)
 
 

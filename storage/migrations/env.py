@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import storage.reference_schema  # noqa: F401 - registers its tables on the shared metadata
 from storage.schema import metadata
 
 connection = context.config.attributes.get("connection")

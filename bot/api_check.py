@@ -1,0 +1,76 @@
+"""``POST /api/v1/check``: the check engine over HTTP, same fields and same answer as ``hotline check --json``."""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from handlers.checks import CheckRequest, check
+from handlers.checks.codes import ASKED, Asked, Role, Severity, Verdict
+from handlers.checks.request import MAX_TEXT
+from handlers.checks.urls import parse_url
+from storage.db import Database
+
+router = APIRouter()
+
+
+class CheckBody(BaseModel):
+    """What to check. At least one of phone, url, text or asked; unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(default=None, max_length=64, description="the number that called or texted")
+    url: str | None = Field(default=None, max_length=2048, description="a link they sent (never opened)")
+    school: str | None = Field(default=None, max_length=255, description="the school they named")
+    claimed_role: Role | None = Field(default=None, description="who they claimed to be")
+    asked: list[Asked] = Field(default_factory=list, max_length=len(ASKED),
+                               description="what they asked for")
+    text: str | None = Field(default=None, max_length=MAX_TEXT, description="the message or what the caller said")
+
+    @field_validator("url")
+    @classmethod
+    def _a_link(cls, value: str | None) -> str | None:
+        if value is not None and not parse_url(value).valid:
+            raise ValueError("not a web address")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not (self.phone or self.url or self.text or self.asked):
+            raise ValueError("give at least one of phone, url, text or asked")
+        return self
+
+    def to_request(self) -> CheckRequest:
+        return CheckRequest(phone=self.phone, url=self.url, school=self.school, claimed_role=self.claimed_role,
+                            asked=tuple(dict.fromkeys(self.asked)), text=self.text)
+
+
+class ReasonOut(BaseModel):
+    code: str
+    severity: Severity
+    message: str
+
+
+class SchoolOut(BaseModel):
+    id: str
+    name: str
+
+
+class CheckOut(BaseModel):
+    """The verdict (any high reason → scam; any medium → suspicious), its reasons and what to do."""
+
+    verdict: Verdict
+    score: int = Field(ge=0, le=100)
+    reasons: list[ReasonOut]
+    school: SchoolOut | None
+    advice: str
+
+
+@router.post("/api/v1/check", response_model=CheckOut, tags=["check"])
+async def post_check(body: CheckBody, request: Request) -> dict[str, Any]:
+    """Is this call / link / message from the school real? Deterministic, explained, no network access."""
+    db: Database = request.app.state.db
+    result = await db.run(check, body.to_request())
+    return result.to_json()
