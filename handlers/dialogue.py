@@ -35,6 +35,7 @@ from handlers.render import prompt
 from handlers.texts import fill, say
 from handlers.validators import Invalid, validate
 from nlu.normalize import normalize
+from storage.reference import get_schools
 
 MAIN_FLOW, MENU_STEP = "main", "menu"
 URGENT_FLOW, URGENT_ADVICE_STEP = "urgent", "advice"
@@ -136,6 +137,7 @@ class Dialogue:
         msg = turn.inbound
         norm = normalize(turn.text) if turn.text else ""
         first_contact = not state.get("flow")
+        self._apply_start_param(turn)
         if first_contact:
             state.update(flow=MAIN_FLOW, step=None, slots={})
             self._goto(turn, flows, f"flow:{MAIN_FLOW}", render=False)
@@ -180,6 +182,15 @@ class Dialogue:
             return
         self._input(turn, flows, step, command, norm, first_contact)
 
+    def _apply_start_param(self, turn: Turn) -> None:
+        """A deep link or embed tag names a school by its directory id: remember it for reports and checks."""
+        code = turn.inbound.extras.get("start_param")
+        if not isinstance(code, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", code):
+            return
+        schools = get_schools(turn.conn, ids=[code])
+        if schools:
+            turn.state["school_prefill"] = {"id": schools[0].id, "name": schools[0].name}
+
     # ----- moving around -----------------------------------------------------------------------------
     def _current(self, flows: FlowSet, state: Mapping[str, Any]) -> AnyStep | None:
         flow = flows.flows.get(state.get("flow") or "")
@@ -215,6 +226,9 @@ class Dialogue:
                     state["slots"] = {}
                     if urgent:  # harm already reported in this conversation stays known to the report
                         state["urgent"] = True
+                prefill = state.get("school_prefill")
+                if prefill and "school" in flow.slots and not state["slots"].get("school"):
+                    state["slots"]["school"] = prefill  # the school the parent came from; editable
             else:
                 state["step"] = target
             step = self._current(flows, state)

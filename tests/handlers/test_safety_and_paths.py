@@ -179,3 +179,27 @@ async def test_forget_me_erases_conversation_and_anonymises_tips(sqlite_db: Data
         refs = {r.reporter_ref for r in (await conn.execute(sa.select(tips.c.reporter_ref))).all()}
         chat_refs = {r.chat_ref for r in (await conn.execute(sa.select(conversations.c.chat_ref))).all()}
     assert not refs & chat_refs
+
+
+async def test_deep_link_school_code_prefills_the_school(sqlite_db: Database) -> None:
+    from datetime import UTC, datetime
+
+    from handlers.checks.csv_import import parse_schools_csv
+    from handlers.messages import InboundMessage
+    from storage.reference import upsert_schools
+
+    csv_text = ("school_id,name,province,commune,official_phones,contact_book_app,website\n"
+                "CM-ND,Trường THCS Nguyễn Du,Cà Mau,Phường 5,0290 383 1234,vnEdu,\n")
+    records = parse_schools_csv(csv_text.encode()).rows
+    await sqlite_db.run(upsert_schools, records=records, now=datetime.now(UTC))
+    engine = make_engine(sqlite_db)
+    first = await engine.handle(InboundMessage(channel="test", chat_id="poster", user_id="poster", message_id="s1",
+                                               text="/start", extras={"start_param": "CM-ND"}))
+    assert "Bạn cần giúp gì?" in "\n".join(m.text for m in first)
+    chat = Chat(engine, chat_id="poster")
+    await chat.send(payload="check_call")
+    await chat.send("0377 123 999")
+    await chat.press("Hiệu trưởng")
+    assert "Họ yêu cầu" in chat.text()  # the school question was skipped: it came from the poster
+    await chat.press("Không yêu cầu gì")
+    assert "Nguyễn Du" in chat.text() and "0290" in chat.text()  # the school's number to call back
