@@ -297,8 +297,7 @@ class Dialogue:
             slots.setdefault("money_lost", "yes")
         elif "shared" not in slots:
             slots["shared_hint"] = True
-        advice = flows.flows[URGENT_FLOW].step(URGENT_ADVICE_STEP)
-        assert isinstance(advice, MessageStep)
+        advice = urgent_advice(flows)
         current = self._current(flows, turn.state)
         in_form = turn.state.get("flow") not in (MAIN_FLOW, None) and isinstance(
             current, AskStep | ChoiceStep | SubmitStep)
@@ -473,8 +472,7 @@ class Dialogue:
         turn.state["urgent"] = True
         if not turn.state.get("urgent_shown"):
             turn.state["urgent_shown"] = True
-            advice = flows.flows[URGENT_FLOW].step(URGENT_ADVICE_STEP)
-            assert isinstance(advice, MessageStep)
+            advice = urgent_advice(flows)
             turn.out.append(OutboundMessage(fill(advice.text.get(turn.locale), self.variables), urgent=True))
             turn.say("urgent_resume")
 
@@ -502,6 +500,14 @@ class Dialogue:
         if payload is not None:
             turn.say("unknown_button")
         self._reprompt(turn, flows)
+
+
+def urgent_advice(flows: FlowSet) -> MessageStep:
+    """The "what to do in the next five minutes" message, shown wherever harm is mentioned."""
+    step = flows.flows[URGENT_FLOW].step(URGENT_ADVICE_STEP)
+    if not isinstance(step, MessageStep):  # flowload refuses such a set; this guards a hand-built one
+        raise TypeError(f"{URGENT_FLOW}.{URGENT_ADVICE_STEP} must be a message step")
+    return step
 
 
 def _is_exclusive(options: tuple[Option, ...], option_id: str) -> bool:

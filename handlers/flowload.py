@@ -230,6 +230,11 @@ def load_flows(directory: Path = DEFAULT_FLOWS_DIR) -> FlowSet:
         errors += _check_flow(flow_files[flow_id], flow, flows, option_sets, broken)
     if "main" not in flows and not errors:
         errors.append(FlowError("-", "main", "-", "no `main` flow", "define the main menu as flow id `main`"))
+    urgent = flows.get("urgent")
+    if not errors and (urgent is None or not any(s.id == "advice" and s.kind == "message" for s in urgent.steps)):
+        # The engine shows it wherever a parent says money is gone or an OTP was given.
+        errors.append(FlowError("-", "urgent", "advice", "no urgent advice message",
+                                "define flow `urgent` with a message step `advice`"))
     if errors:
         raise FlowLoadError(errors)
     return FlowSet(flows=flows, option_sets=option_sets, sources=sources)

@@ -13,7 +13,7 @@ from nlu.normalize import fold
 
 OTP_MARK = "[OTP đã ẩn]"
 CARD_MARK = "[số thẻ đã ẩn]"
-PASSWORD_MARK = "[mật khẩu đã ẩn]"  # noqa: S105 - a marker, not a password
+PASSWORD_MARK = "[mật khẩu đã ẩn]"  # noqa: S105  # nosec B105 - a marker, not a password
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,3 +203,14 @@ async def test_deep_link_school_code_prefills_the_school(sqlite_db: Database) ->
     assert "Họ yêu cầu" in chat.text()  # the school question was skipped: it came from the poster
     await chat.press("Không yêu cầu gì")
     assert "Nguyễn Du" in chat.text() and "0290" in chat.text()  # the school's number to call back
+
+
+async def test_parent_can_always_ask_for_a_human(sqlite_db: Database) -> None:
+    chat = Chat(make_engine(sqlite_db))
+    await chat.send("menu")
+    await chat.press("Gặp cán bộ")
+    await chat.send("Tôi muốn hỏi về cuộc gọi hôm qua")
+    await chat.press("Gửi báo cáo")
+    assert "Đã gửi yêu cầu" in chat.text()
+    (tip,) = await tip_rows(sqlite_db)
+    assert tip["data"]["slots"] == {"request_human": True, "message_text": "Tôi muốn hỏi về cuộc gọi hôm qua"}
