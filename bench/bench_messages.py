@@ -100,7 +100,8 @@ async def main() -> None:
             bare.terminate()
             bare.wait()
         port = free_port()
-        env = env_for(work, HOTLINE_LOGGING__LEVEL="WARNING")
+        # The global inbound limit protects a real deployment; here it would only measure itself.
+        env = env_for(work, HOTLINE_LOGGING__LEVEL="WARNING", HOTLINE_SECURITY__GLOBAL_PER_SECOND="1000000")
         bot = run_server([HOTLINE, "serve", "--port", str(port)], env, work)
         try:
             await wait_up(port, bot)

@@ -126,7 +126,7 @@ class SecuritySettings(_Section):
     # Inbound messages allowed per chat: a burst, then a steady rate per minute (token bucket).
     user_burst: int = Field(default=40, ge=1)
     user_per_minute: int = Field(default=60, ge=1)
-    global_per_second: int = Field(default=500, ge=1)
+    global_per_second: int = Field(default=2000, ge=1)
     # A chat that keeps hitting the limit is blocked for this long (officers can lift it).
     block_after_violations: int = Field(default=5, ge=1)
     block_minutes: int = Field(default=30, ge=1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
@@ -83,15 +84,25 @@ def _match_option(options: tuple[Option, ...], payload: str | None, norm: str, l
     if norm.isdigit() and 1 <= int(norm) <= len(options):
         return options[int(norm) - 1]
     for o in options:
-        label = normalize(o.label.get(locale))
-        label_other = normalize(o.label.get("en" if locale == "vi" else "vi"))
-        if norm in (label, label_other, o.id) or any(_has_phrase(norm, a) for a in o.aliases):
+        if norm in (_normalized(o.label.vi), _normalized(o.label.en), o.id) or any(
+                _has_phrase(norm, a) for a in o.aliases):
             return o
     return None
 
 
+# Labels and aliases come from the flows, a small fixed set: normalise and compile each once, not per message.
+@lru_cache(maxsize=4096)
+def _normalized(text: str) -> str:
+    return normalize(text)
+
+
+@lru_cache(maxsize=4096)
+def _phrase_re(alias: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9]){re.escape(normalize(alias))}(?![a-z0-9])")
+
+
 def _has_phrase(norm: str, alias: str) -> bool:
-    return re.search(rf"(?<![a-z0-9]){re.escape(normalize(alias))}(?![a-z0-9])", norm) is not None
+    return _phrase_re(alias).search(norm) is not None
 
 
 def _match_many(options: tuple[Option, ...], norm: str) -> list[Option]:

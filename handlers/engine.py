@@ -53,9 +53,10 @@ class EngineConfig:
     max_attachments: int = 5
     user_burst: int = 40
     user_per_minute: int = 60
-    global_per_second: int = 500
+    global_per_second: int = 2000
     block_after_violations: int = 5
     block_minutes: int = 30
+    block_cache_seconds: float = 5.0  # how soon a block lifted by an officer elsewhere takes effect
 
 
 class NeedsDurableCommit(Exception):
@@ -100,6 +101,7 @@ class Engine:
             variables=config.variables, max_attachments=config.max_attachments,
         )
         self._locks = KeyedLocks()
+        self.blocks = blocks_repo.BlockCache(ttl=config.block_cache_seconds)
         self.limiter = RateLimiter(user_burst=config.user_burst, user_per_minute=config.user_per_minute,
                                    global_per_second=config.global_per_second,
                                    block_after=config.block_after_violations)
@@ -143,6 +145,7 @@ class Engine:
                          detail=f"{msg.channel}: rate limit, {self.config.block_minutes} min")
 
         await self.db.run(block)
+        self.blocks.add(msg.channel, ref, until)
         self.limiter.reset(msg.key)
         log.warning("chat blocked for %d min after repeated rate-limit violations", self.config.block_minutes)
         return [OutboundMessage(say("blocked", locale, minutes=self.config.block_minutes))]
@@ -173,8 +176,8 @@ class Engine:
             previous = conv_repo.find_replies(conn, key=msg.key, message_id=msg.message_id, cipher=self.cipher)
             if previous is not None:
                 return [OutboundMessage.from_json(r) for r in previous]
-        if blocks_repo.is_blocked(conn, channel=msg.channel, chat_ref=conv_repo.chat_ref(self.cipher, msg.key),
-                                  now=now):
+        if self.blocks.is_blocked(conn, channel=msg.channel, chat_ref=conv_repo.chat_ref(self.cipher, msg.key),
+                                  now=now, mono=time.monotonic()):
             return [OutboundMessage(say("blocked", msg.locale or self.config.default_locale,
                                         minutes=self.config.block_minutes))]
         stored = conv_repo.lock_and_load(

@@ -43,3 +43,30 @@ def lift(conn: sa.Connection, *, channel: str, chat_ref: str, by: str) -> bool:
         blocks.c.channel == channel, blocks.c.chat_ref == chat_ref, blocks.c.lifted_by.is_(None)
     ).values(lifted_by=by))
     return result.rowcount > 0
+
+
+class BlockCache:
+    """Which chats are blocked, re-read from the database every few seconds.
+
+    Blocks are rare; asking the database on every message cost as much as loading the conversation. A block
+    set by this process applies at once; one set or lifted elsewhere (an officer) within ``ttl`` seconds.
+    """
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._blocked: dict[tuple[str, str], datetime] = {}
+        self._loaded_at: float | None = None
+
+    def is_blocked(self, conn: sa.Connection, *, channel: str, chat_ref: str, now: datetime, mono: float) -> bool:
+        if self._loaded_at is None or mono - self._loaded_at >= self.ttl:
+            self._blocked = {(r["channel"], r["chat_ref"]): r["expires_at"] for r in active(conn, now=now)}
+            self._loaded_at = mono
+        until = self._blocked.get((channel, chat_ref))
+        if until is None:
+            return False
+        if until.tzinfo is None:  # SQLite hands back naive UTC
+            until = until.replace(tzinfo=now.tzinfo)
+        return until > now
+
+    def add(self, channel: str, chat_ref: str, until: datetime) -> None:
+        self._blocked[(channel, chat_ref)] = until

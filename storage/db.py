@@ -79,7 +79,7 @@ class _SqliteWriter:
     caller of every unit learns its outcome only after the commit that makes it durable.
     """
 
-    def __init__(self, url: str, *, max_batch: int = 64) -> None:
+    def __init__(self, url: str, *, max_batch: int = 16) -> None:
         sync_url = make_url(url).set(drivername="sqlite")
         # One connection for the life of the thread: SQLite has a single writer anyway.
         self.engine = sa.create_engine(sync_url, poolclass=sa.pool.StaticPool,

@@ -31,7 +31,8 @@ def test_global_limit_never_blocks_a_parent() -> None:
 
 
 async def test_flooding_chat_is_told_to_slow_down_then_blocked_and_lifted(sqlite_db: Database) -> None:
-    engine = make_engine(sqlite_db, user_burst=3, user_per_minute=1, block_after_violations=2, block_minutes=5)
+    engine = make_engine(sqlite_db, user_burst=3, user_per_minute=1, block_after_violations=2, block_minutes=5,
+                         block_cache_seconds=0)
     chat = Chat(engine, chat_id="flood")
     for _ in range(3):
         await chat.send("menu")
