@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +14,12 @@ from handlers.checking import Checker
 from handlers.checks.dialogue import DirectoryChecker
 from handlers.engine import Engine, EngineConfig
 from handlers.flowload import DEFAULT_FLOWS_DIR, FlowRegistry
+from nlu.api import NluEngine, default_engine
 from storage.crypto import Cipher, CryptoError, cipher_from_file
 from storage.db import Database
 from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Runtime:
     engine: Engine
     data_dir: Path
     cipher: Cipher
+    nlu: NluEngine
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -50,6 +55,17 @@ def build_cipher(settings: Settings) -> Cipher:
             raise CryptoError("security.index_key is required when security.keys is set")
         return Cipher.from_config(sec.keys, sec.current_key or next(iter(sec.keys)), sec.index_key)
     return cipher_from_file(Path(sec.key_file), create=True)
+
+
+def load_nlu(model_path: Path) -> NluEngine:
+    """The saved intent model, or one trained now from the shipped data and saved for the next start."""
+    engine = default_engine(model_path)
+    if engine.trained_seconds is not None:
+        try:
+            engine.save(model_path)
+        except OSError as exc:  # read-only install: keep serving, train again next time
+            log.warning("could not save the trained NLU model to %s: %s", model_path, exc)
+    return engine
 
 
 def build_checker(settings: Settings) -> Checker:
@@ -78,7 +94,10 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
                    "province_hotline": province.hotline, "province_email": province.email},
     )
     cipher = await asyncio.to_thread(build_cipher, settings)
-    engine = Engine(db, flows, checker=build_checker(settings), config=config, cipher=cipher)
+    nlu_engine = await asyncio.to_thread(load_nlu, Path(settings.nlu.model_path))
+    engine = Engine(db, flows, checker=build_checker(settings), config=config, cipher=cipher,
+                    understand=nlu_engine.parse, low_confidence=settings.nlu.low_confidence)
     data_dir = Path(settings.data_dir)
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
-    return Runtime(settings=settings, db=db, flows=flows, engine=engine, data_dir=data_dir, cipher=cipher)
+    return Runtime(settings=settings, db=db, flows=flows, engine=engine, data_dir=data_dir, cipher=cipher,
+                   nlu=nlu_engine)

@@ -116,6 +116,17 @@ class IntakeSettings(_Section):
     run_forwarder: bool = True  # run the forwarder inside `hotline serve` (else: `hotline forwarder`)
 
 
+class NluSettings(_Section):
+    # local: the in-process classifier (trained from nlu/data/nlu.yml). rasa: ask a running Rasa server's
+    # /model/parse for the intent (entities and redaction stay local); errors fall back to local.
+    backend: Literal["local", "rasa"] = "local"
+    rasa_url: str = "http://127.0.0.1:5005"
+    timeout_seconds: float = Field(default=2.0, gt=0)
+    model_path: str = "./var/nlu/model.npz"  # saved by `hotline nlu train`; retrained when missing or stale
+    # Below this confidence the bot asks which of the top choices the parent means instead of guessing.
+    low_confidence: float = Field(default=0.5, ge=0, le=1)
+
+
 class SecuritySettings(_Section):
     # Encryption keys for personal data at rest: {key id: base64 of 32 random bytes}. Empty: the keys live
     # in key_file, created on first start (fine on one machine; use env/secret storage in production).
@@ -151,6 +162,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     webchat: WebchatSettings = WebchatSettings()
     intake: IntakeSettings = IntakeSettings()
+    nlu: NluSettings = NluSettings()
     security: SecuritySettings = SecuritySettings()
     retention: RetentionSettings = RetentionSettings()
     data_dir: str = "./var/data"

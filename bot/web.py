@@ -7,25 +7,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.api_check import router as check_router
 from bot.channels.http_api import make_router
 from bot.runtime import Runtime
 from bot.services import Service, Supervisor
+from bot.webchat import make_router as webchat_router
 
-START_PAGE = """<!doctype html>
-<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Hotline chống lừa đảo</title>
-<style>body{{font:18px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}}
-h1{{font-size:1.6rem}}code{{background:#f0f0f0;padding:.1rem .3rem}}</style></head>
-<body><h1>Hotline chống lừa đảo giả mạo nhà trường</h1>
-<p>{police_name}: báo cáo cuộc gọi, tin nhắn, đường link lừa đảo giả mạo nhà trường; kiểm tra một cuộc gọi hay
-đường link; hướng dẫn khẩn cấp khi đã lỡ đưa mã OTP hoặc chuyển tiền.</p>
-<p>Khẩn cấp: gọi <strong>113</strong>. Báo số lừa đảo: <strong>156</strong> / SMS <strong>5656</strong>.</p>
-<p>API: <code>POST /api/v1/messages</code> — <a href="/docs">tài liệu API</a>.</p>
-</body></html>"""
+# Routes that take files enforce their own, larger limit (and type checks) after this one.
+UPLOAD_PATHS = ("/chat/api/upload",)
+UPLOAD_LIMIT = 12 * 1024 * 1024
 
 
 class BodyLimit:
@@ -33,15 +26,16 @@ class BodyLimit:
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = UPLOAD_LIMIT if scope.get("path") in UPLOAD_PATHS else self.default_limit
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _too_large(send, self.limit)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
             return
         seen = 0
         started = False
@@ -51,7 +45,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise _TooLarge
             return message
 
@@ -64,7 +58,7 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _too_large(send, self.limit)
+                await _too_large(send, limit)
 
 
 class _TooLarge(Exception):
@@ -98,10 +92,7 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True,
     app.state.db = runtime.db
     app.include_router(make_router(runtime))
     app.include_router(check_router)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def start_page() -> HTMLResponse:
-        return HTMLResponse(START_PAGE.format(police_name=runtime.settings.province.police_name))
+    app.include_router(webchat_router(runtime))  # "/", "/chat", the widget and its endpoints
 
     @app.get("/healthz", summary="Liveness and database check")
     async def healthz() -> JSONResponse:

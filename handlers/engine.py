@@ -21,11 +21,13 @@ import sqlalchemy as sa
 from handlers.checking import Checker
 from handlers.checks.phones import normalize_phone
 from handlers.checks.urls import registrable_domain
-from handlers.dialogue import Dialogue, Turn, may_submit
+from handlers.dialogue import Dialogue
 from handlers.flowload import FlowRegistry
 from handlers.messages import Attachment, ConversationKey, InboundMessage, OutboundMessage
 from handlers.ratelimit import RateLimiter, Verdict
 from handlers.texts import say
+from handlers.turn import Turn, may_submit
+from handlers.understanding import Understand
 from nlu.redact import redact
 from storage import audit
 from storage import blocks as blocks_repo
@@ -91,14 +93,15 @@ class Engine:
     """Runs the flows for every channel. Safe to share across tasks; holds no conversation in memory."""
 
     def __init__(self, db: Database, flows: FlowRegistry, *, checker: Checker, config: EngineConfig,
-                 cipher: Cipher) -> None:
+                 cipher: Cipher, understand: Understand | None = None, low_confidence: float = 0.5) -> None:
         self.db = db
         self.cipher = cipher
         self.flows = flows
         self.config = config
         self.dialogue = Dialogue(
             flows.get, checker=checker, submit=self._submit, erase=self._erase,
-            variables=config.variables, max_attachments=config.max_attachments,
+            variables=config.variables, max_attachments=config.max_attachments, understand=understand,
+            low_confidence=low_confidence,
         )
         self._locks = KeyedLocks()
         self.blocks = blocks_repo.BlockCache(ttl=config.block_cache_seconds)

@@ -98,6 +98,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "vi": "Bạn đã gửi quá nhiều tin nhắn nên tạm thời bị chặn {minutes} phút. Nếu khẩn cấp, hãy gọi 113.",
         "en": "Too many messages: you are blocked for {minutes} minutes. In an emergency, call 113.",
     },
+    "understood": {"vi": "Tôi hiểu như sau:", "en": "This is what I understood:"},
+    "understood_fix": {
+        "vi": "Nếu có gì chưa đúng, bạn sửa được ở bước xác nhận (hoặc gõ “quay lại”).",
+        "en": "If anything is wrong, you can change it at the confirmation step (or type “back”).",
+    },
+    "clarify": {"vi": "Ý bạn là việc nào dưới đây?", "en": "Which of these do you mean?"},
+    "you_are_welcome": {"vi": "Không có gì ạ. Chúc gia đình bạn an toàn!", "en": "You're welcome. Stay safe!"},
+    "goodbye": {"vi": "Tạm biệt! Khi cần, bạn cứ nhắn lại cho tôi.", "en": "Goodbye! Message me any time."},
+    "out_of_scope": {
+        "vi": "Tôi chỉ hỗ trợ về lừa đảo giả mạo nhà trường (báo cáo, kiểm tra cuộc gọi/đường link, xử lý khi đã "
+        "mất tiền). Việc khác, bạn vui lòng liên hệ nhà trường.",
+        "en": "I only help with scams that impersonate schools (reporting, checking calls or links, what to do "
+        "after losing money). For anything else, please contact the school.",
+    },
     "summary_header": {"vi": "Thông tin bạn đã cung cấp:", "en": "What you told me:"},
     "edit_which": {"vi": "Bạn muốn sửa mục nào?", "en": "Which item do you want to change?"},
     "language_set": {"vi": "Đã chuyển sang tiếng Việt.", "en": "Switched to English."},

@@ -41,6 +41,24 @@ TEENCODE: dict[str, str] = {
     "ns": "noi",
     "oki": "ok",
     "okie": "ok",
+    # Added with the intent classifier: spellings seen in parents' messages.
+    "hem": "khong",
+    "khum": "khong",
+    "mun": "muon",
+    "dt": "dien thoai",
+    "dth": "dien thoai",
+    "nhiu": "nhieu",
+    "trc": "truoc",
+    "ntn": "nhu the nao",
+    "z": "vay",
+    "ms": "moi",
+    "lm": "lam",
+    "tn": "tin nhan",
+    "mik": "minh",
+    "mn": "moi nguoi",
+    "bh": "bao gio",
+    "kq": "ket qua",
+    "wa": "qua",
 }
 
 _WORD = re.compile(r"[a-z0-9]+")

@@ -88,6 +88,16 @@ def lock_and_load(
                               version=row.version, ref=ref)
 
 
+def peek(conn: sa.Connection, *, key: ConversationKey, cipher: Cipher) -> tuple[str, dict[str, Any]] | None:
+    """The conversation's locale and state without locking it (read-only views such as a web chat resume)."""
+    ref = chat_ref(cipher, key)
+    row = conn.execute(sa.select(conversations.c.locale, conversations.c.state).where(
+        conversations.c.channel == key.channel, conversations.c.chat_ref == ref)).first()
+    if row is None:
+        return None
+    return row.locale, dict(cipher.open_json(row.state, aad=f"conversations.state:{ref}"))
+
+
 def save(
     conn: sa.Connection, *, conversation: StoredConversation, state: dict[str, Any], locale: str,
     now: datetime, cipher: Cipher,

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from bot.runtime import load_nlu
 from handlers.checking import Checker
 from handlers.checks.dialogue import DirectoryChecker
 from handlers.engine import Engine, EngineConfig
 from handlers.flowload import DEFAULT_FLOWS_DIR, FlowRegistry
 from handlers.messages import Attachment, InboundMessage, OutboundMessage
+from nlu.api import NluEngine
 from storage.crypto import Cipher, new_key
 from storage.db import Database
 from storage.schema import conversations, tips
@@ -25,15 +29,21 @@ _ids = itertools.count(1)
 TEST_CIPHER = Cipher.from_config({"k1": new_key()}, "k1", new_key())
 
 
+@lru_cache(maxsize=1)
+def test_nlu() -> NluEngine:
+    """The intent model trained once per run (see tests/conftest.py)."""
+    return load_nlu(Path(os.environ.get("HOTLINE_TEST_NLU_MODEL", "var/test-nlu-model.npz")))
+
+
 def make_engine(db: Database, *, flows_dir: Path = DEFAULT_FLOWS_DIR, checker: Checker | None = None,
-                cipher: Cipher = TEST_CIPHER, **config: object) -> Engine:
+                cipher: Cipher = TEST_CIPHER, nlu: bool = True, **config: object) -> Engine:
     # Generous limits by default: a scripted test types faster than any parent.
     config.setdefault("user_burst", 10_000)
     cfg = EngineConfig(variables={"police_name": "Công an tỉnh", "province_name": "Tỉnh Thử",
                                   "province_hotline": "0290 000 113", "province_email": "tip@example.vn"},
                        **config)  # type: ignore[arg-type]
     return Engine(db, FlowRegistry(flows_dir, check_every=0), checker=checker or DirectoryChecker(), config=cfg,
-                  cipher=cipher)
+                  cipher=cipher, understand=test_nlu().parse if nlu else None)
 
 
 async def tip_rows(db: Database, cipher: Cipher = TEST_CIPHER) -> list[dict[str, Any]]:

@@ -55,6 +55,19 @@ async def _drop_pg_database(admin_url: str, url: str) -> None:
         await conn.close()
 
 
+REPO = Path(__file__).resolve().parents[1]
+# One trained intent model for the whole test run (training takes seconds; every server start would repeat it).
+TEST_NLU_MODEL = REPO / "var" / "test-nlu-model.npz"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _trained_nlu_model() -> None:
+    from bot.runtime import load_nlu
+
+    load_nlu(TEST_NLU_MODEL)
+    os.environ["HOTLINE_TEST_NLU_MODEL"] = str(TEST_NLU_MODEL)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"

@@ -36,6 +36,8 @@ def env_for(workdir: Path, **extra: str) -> dict[str, str]:
         HOTLINE_DATA_DIR=str(workdir / "data"),
         HOTLINE_LOGGING__FILE=str(workdir / "hotline.log"),
         HOTLINE_CONFIG=str(_empty_config(workdir)),
+        # Trained once per test run by tests/conftest.py.
+        HOTLINE_NLU__MODEL_PATH=os.environ.get("HOTLINE_TEST_NLU_MODEL", str(workdir / "nlu-model.npz")),
     )
     env.update(extra)
     return env

@@ -1,0 +1,301 @@
+"""What each kind of step does with the parent's input (the half of the dialogue that reads answers).
+
+:class:`StepInputs` is the base of :class:`handlers.dialogue.Dialogue`, which supplies the moves between steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.flowload import FlowSet
+from handlers.flowspec import AnyStep, AskStep, ChoiceStep, MenuStep, MessageStep, Option, SubmitStep
+from handlers.matching import is_exclusive, match_many, match_option
+from handlers.messages import Attachment, Button, OutboundMessage
+from handlers.texts import fill, say
+from handlers.turn import MAIN_FLOW, MENU_STEP, SUBMIT_WORDS, Submitter, Turn
+from handlers.understanding import HARM, SMALL_TALK, Parsed, Understand, menu_option_for, prefill, understood_text
+from handlers.validators import Invalid, validate
+
+
+class StepInputs:
+    """Reads input at the current step. The moves (``_goto`` and friends) come from the subclass."""
+
+    understand: Understand | None
+    low_confidence: float
+    submit: Submitter
+    max_attachments: int
+    variables: dict[str, Any]
+
+    # Supplied by Dialogue.
+    def _goto(self, turn: Turn, flows: FlowSet, target: str, *, carry: bool = False, render: bool = True) -> None:
+        raise NotImplementedError
+
+    def _reprompt(self, turn: Turn, flows: FlowSet) -> None:
+        raise NotImplementedError
+
+    def _advance(self, turn: Turn, flows: FlowSet, step: AnyStep, target: str, *, carry: bool = False) -> None:
+        raise NotImplementedError
+
+    def _urgent(self, turn: Turn, flows: FlowSet, harm: str) -> None:
+        raise NotImplementedError
+
+    def _mark_urgent(self, turn: Turn, flows: FlowSet) -> None:
+        raise NotImplementedError
+
+    # ----- input at the current step -------------------------------------------------------------------
+    def _input(self, turn: Turn, flows: FlowSet, step: AnyStep, command: str | None, norm: str,
+                     first_contact: bool) -> None:
+        msg = turn.inbound
+        if isinstance(step, MenuStep | MessageStep):
+            options = step.options
+            long_text = msg.payload is None and len(norm.split()) > 3
+            chosen = None if long_text and self.understand else match_option(options, msg.payload, norm, turn.locale)
+            if chosen is None and msg.payload is None and norm and self.understand is not None:
+                if self._on_intent(turn, flows, self.understand(turn.text), first_contact):
+                    return
+                chosen = match_option(options, None, norm, turn.locale) if long_text else None
+            if chosen is None:
+                if msg.payload is not None:
+                    turn.say("unknown_button")
+                elif not first_contact and (norm or msg.attachments):
+                    turn.say("not_understood")
+                self._reprompt(turn, flows)
+                return
+            self._choose(turn, flows, step, chosen)
+            return
+        if isinstance(step, AskStep):
+            self._ask(turn, flows, step, command, norm)
+            return
+        if isinstance(step, ChoiceStep):
+            self._choice(turn, flows, step, command, norm)
+            return
+        if isinstance(step, SubmitStep):
+            self._submit_step(turn, flows, step, norm)
+            return
+        self._reprompt(turn, flows)
+
+    # ----- free text understood by nlu/ ---------------------------------------------------------------
+    def _interrupt(self, turn: Turn, flows: FlowSet) -> bool:
+        """An answer that fits no slot may be "cancel", "help" or harm done: those interrupt any form."""
+        if self.understand is None or not turn.text.strip():
+            return False
+        parse = self.understand(turn.text)
+        if parse.confidence < self.low_confidence:
+            return False
+        if parse.intent in HARM:
+            self._urgent(turn, flows, parse.intent)
+            return True
+        if parse.intent == "cancel":
+            turn.say("cancelled")
+            self._goto(turn, flows, "menu")
+            return True
+        if parse.intent == "help":
+            turn.say("help")
+            self._reprompt(turn, flows)
+            return True
+        return False
+
+    def _on_intent(self, turn: Turn, flows: FlowSet, parse: Parsed, first_contact: bool) -> bool:
+        """Act on free text at the menu. False when the caller should fall back to plain matching."""
+        if parse.confidence < self.low_confidence:
+            choices: list[Button] = []
+            menu = flows.flows[MAIN_FLOW].step(MENU_STEP)
+            labels = {o.id: o.label.get(turn.locale) for o in menu.options} if isinstance(menu, MenuStep) else {}
+            for intent, _score in parse.ranking:
+                option = menu_option_for(flows, intent)
+                if option and option in labels and all(b.label != labels[option] for b in choices):
+                    choices.append(Button(f"!intent:{intent}", labels[option]))
+                if len(choices) == 3:
+                    break
+            if not choices:
+                return False
+            turn.state["clarify_text"] = turn.text[:2000]
+            choices.append(Button("!menu", say("btn_menu", turn.locale)))
+            turn.out.append(OutboundMessage(say("clarify", turn.locale), tuple(choices)))
+            return True
+        self._start_intent(turn, flows, parse.intent, turn.text, parse=parse, first_contact=first_contact)
+        return True
+
+    def _start_intent(self, turn: Turn, flows: FlowSet, intent: str, text: str | None, *,
+                      parse: Parsed | None = None, first_contact: bool = False) -> None:
+        if intent in HARM:
+            self._urgent(turn, flows, intent)
+            return
+        if intent == "cancel":
+            turn.say("cancelled")
+            self._goto(turn, flows, "menu")
+            return
+        if intent == "help":
+            turn.say("help")
+            self._goto(turn, flows, "menu")
+            return
+        if intent in SMALL_TALK:
+            turn.say(SMALL_TALK[intent])
+            self._goto(turn, flows, "menu")
+            return
+        flow = flows.flow_for_intent(intent)
+        if flow is None or flow.id == MAIN_FLOW:  # greet, affirm, deny at the menu: show the menu
+            if not first_contact:
+                self._goto(turn, flows, "menu")
+            else:
+                self._reprompt(turn, flows)
+            return
+        if parse is None and text and self.understand is not None:
+            parse = self.understand(text)
+        slots = prefill(parse, text or "", flow, flows) if parse is not None else {}
+        turn.state["slots"] = dict(slots)
+        before = len(turn.out)
+        self._goto(turn, flows, f"flow:{flow.id}", carry=True)
+        note = understood_text(slots, flow, flows, turn.locale)
+        if note:
+            turn.out.insert(before, OutboundMessage(note))
+
+    def _choose(self, turn: Turn, flows: FlowSet, step: AnyStep, option: Option) -> None:
+        turn.slots.update(option.set)
+        if option.urgent:
+            turn.state["urgent"] = True
+        target = option.next or (step.next if isinstance(step, MessageStep) else "menu")
+        self._advance(turn, flows, step, target, carry=option.carry)
+
+    def _ask(self, turn: Turn, flows: FlowSet, step: AskStep, command: str | None, norm: str) -> None:
+        msg = turn.inbound
+        slots = turn.slots
+        flow = flows.flows[turn.state["flow"]]
+        if msg.attachments:
+            target_slot = step.slot if step.type == "attachment" else next(
+                (s for s, t in flow.slots.items() if t == "attachment"), None)
+            if target_slot is not None:
+                self._store_attachments(turn, target_slot, msg.attachments)
+                self._reprompt(turn, flows)
+                return
+        if step.type == "attachment":
+            if command in ("done", "skip") or msg.payload in ("!done", "!skip"):
+                slots.setdefault(step.slot, [])
+                self._advance(turn, flows, step, step.next)
+                return
+            if msg.payload is not None:
+                turn.say("unknown_button")
+            else:
+                turn.say("need_attachment")
+            self._reprompt(turn, flows)
+            return
+        if command == "skip" and step.skippable:
+            slots[step.slot] = None
+            self._advance(turn, flows, step, step.next)
+            return
+        if msg.payload is not None:
+            turn.say("unknown_button")
+            self._reprompt(turn, flows)
+            return
+        if step.type == "phone" and msg.extras.get("contact_phone"):
+            text = str(msg.extras["contact_phone"])
+        else:
+            text = turn.text
+        try:
+            parsed = validate(step.type, text, now=turn.now)
+        except Invalid as exc:
+            if self._interrupt(turn, flows):
+                return
+            turn.say(exc.key)
+            self._reprompt(turn, flows)
+            return
+        slots[step.slot] = parsed.value
+        for key, value in parsed.extra.items():
+            if key in flow.slots and slots.get(key) in (None, ""):
+                slots[key] = value
+        self._advance(turn, flows, step, step.next)
+
+    def _store_attachments(self, turn: Turn, slot: str, attachments: tuple[Attachment, ...]) -> None:
+        stored: list[dict[str, Any]] = list(turn.slots.get(slot) or [])
+        for a in attachments:
+            if len(stored) >= self.max_attachments:
+                turn.say("attachment_rejected", max_mb=10, max_count=self.max_attachments)
+                break
+            stored.append({"kind": a.kind, "mime_type": a.mime_type, "size": a.size, "sha256": a.sha256,
+                           "path": a.path, "file_name": a.file_name})
+        turn.slots[slot] = stored
+        turn.say("attachment_saved", count=len(stored))
+
+    def _choice(self, turn: Turn, flows: FlowSet, step: ChoiceStep, command: str | None, norm: str) -> None:
+        msg = turn.inbound
+        options = flows.option_sets[step.options]
+        if command == "skip" and step.skippable:
+            turn.slots[step.slot] = [] if step.multiple else None
+            self._advance(turn, flows, step, step.next)
+            return
+        if not step.multiple:
+            chosen = match_option(options, msg.payload, norm, turn.locale)
+            if chosen is None:
+                if msg.payload is None and self._interrupt(turn, flows):
+                    return
+                turn.say("unknown_button" if msg.payload is not None else "choose_option")
+                self._reprompt(turn, flows)
+                return
+            turn.slots[step.slot] = chosen.id
+            turn.slots.update(chosen.set)
+            if chosen.urgent:
+                self._mark_urgent(turn, flows)
+            self._advance(turn, flows, step, chosen.next or step.next)
+            return
+        pending: list[str] = list(turn.state.get("pending") or [])
+        if command == "done":
+            self._finish_multi(turn, flows, step, options, pending)
+            return
+        if msg.payload is not None:
+            chosen = match_option(options, msg.payload, norm, turn.locale)
+            if chosen is None:
+                turn.say("unknown_button")
+            elif chosen.exclusive:
+                self._finish_multi(turn, flows, step, options, [chosen.id])
+                return
+            elif chosen.id in pending:
+                pending.remove(chosen.id)
+            else:
+                pending = [p for p in pending if not is_exclusive(options, p)] + [chosen.id]
+            turn.state["pending"] = pending
+            self._reprompt(turn, flows)
+            return
+        picked = match_many(options, norm)
+        if not picked:
+            if self._interrupt(turn, flows):
+                return
+            turn.say("choose_option")
+            self._reprompt(turn, flows)
+            return
+        self._finish_multi(turn, flows, step, options, [o.id for o in picked])
+
+    def _finish_multi(self, turn: Turn, flows: FlowSet, step: ChoiceStep, options: tuple[Option, ...],
+                            chosen: list[str]) -> None:
+        if any(is_exclusive(options, c) for c in chosen):
+            chosen = []
+        turn.slots[step.slot] = [o.id for o in options if o.id in chosen]  # keep the flow's order
+        turn.state["pending"] = []
+        if any(o.urgent for o in options if o.id in chosen):
+            self._mark_urgent(turn, flows)
+        self._advance(turn, flows, step, step.next)
+
+
+    def _submit_step(self, turn: Turn, flows: FlowSet, step: SubmitStep, norm: str) -> None:
+        payload = turn.inbound.payload
+        if payload == "!submit" or (payload is None and norm in SUBMIT_WORDS):
+            reference = self.submit(turn)
+            turn.out.append(OutboundMessage(fill(step.done.get(turn.locale), {**self.variables,
+                                                                               "reference": reference})))
+            self._goto(turn, flows, step.next)
+            return
+        if payload == "!edit" or (payload is None and norm in ("sua", "edit", "sua thong tin", "chinh sua")):
+            buttons = [Button(f"!edit:{i}", f.label.get(turn.locale)) for i, f in enumerate(step.fields)]
+            turn.out.append(OutboundMessage(say("edit_which", turn.locale), tuple(buttons)))
+            return
+        if payload and payload.startswith("!edit:") and payload[6:].isdigit() and int(payload[6:]) < len(step.fields):
+            field_ = step.fields[int(payload[6:])]
+            target = flows.flows[turn.state["flow"]].step(field_.step)
+            if isinstance(target, AskStep | ChoiceStep):
+                turn.slots.pop(target.slot, None)
+            # Re-ask that field, then walk on: every step whose slot is still filled is passed over, so the
+            # parent lands back on the summary — after any follow-up question the new answer opened up.
+            self._goto(turn, flows, field_.step)
+            return
+        if payload is not None:
+            turn.say("unknown_button")
+        self._reprompt(turn, flows)
