@@ -69,9 +69,10 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
     """Run the bot: HTTP chat API and start page (SQLite is created and upgraded automatically)."""
     import uvicorn
 
+    from bot.intake import build_sinks
     from bot.logsetup import setup_logging
     from bot.runtime import build_runtime, tune_for_serving
-    from bot.services import retention_service
+    from bot.services import Service, forwarder_service, retention_service
     from bot.web import create_app
 
     settings = obj.settings
@@ -79,7 +80,10 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
 
     async def main() -> None:
         runtime = await build_runtime(settings)
-        app = create_app(runtime, services=[("retention", retention_service(runtime))])
+        services: list[tuple[str, Service]] = [("retention", retention_service(runtime))]
+        if settings.intake.run_forwarder:
+            services.append(("forwarder", forwarder_service(runtime, build_sinks(settings))))
+        app = create_app(runtime, services=services)
         tune_for_serving()
         config = uvicorn.Config(app, host=host or settings.server.host, port=port or settings.server.port,
                                 log_level="info", access_log=False, lifespan="on")
@@ -215,6 +219,7 @@ def tips_show(obj: Ctx, reference: str) -> None:
 
 def _register() -> None:
     from bot.cli_check import blocklist_group, check_command, import_group
+    from bot.cli_intake import forwarder_command, outbox_group, units_import_command
     from bot.cli_privacy import (
         audit_command,
         blocks,
@@ -223,8 +228,9 @@ def _register() -> None:
         retention,
     )
 
-    for command in (check_command, import_group, blocklist_group, keys, retention, export_subject_command, blocks,
-                    audit_command):
+    import_group.add_command(units_import_command)  # hotline import units FILE.csv
+    for command in (check_command, import_group, blocklist_group, forwarder_command, outbox_group, keys, retention,
+                    export_subject_command, blocks, audit_command):
         cli.add_command(command)
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
+from bot.intake import Forwarder, Sink
 from bot.runtime import Runtime
 from storage.retention import run_retention
 
@@ -70,3 +71,14 @@ class Supervisor:
             await asyncio.wait(self._tasks, timeout=15)
         for task in self._tasks:
             task.cancel()
+
+
+def forwarder_service(runtime: Runtime, sinks: Mapping[str, Sink]) -> Service:
+    """Delivers outbox rows to the configured sinks (also alone as `hotline forwarder`)."""
+    settings = runtime.settings
+    base_url = settings.server.public_url or f"http://{settings.server.host}:{settings.server.port}"
+
+    async def run(stop: asyncio.Event) -> None:
+        await Forwarder(runtime, sinks=sinks, base_url=base_url).run(stop)
+
+    return run

@@ -45,6 +45,7 @@ class DatabaseSettings(_Section):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str = ""  # how the police reach us (attachment links in tips); empty: http://host:port
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
 

@@ -12,6 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.api_check import router as check_router
 from bot.channels.http_api import make_router
+from bot.intake.model import TipV1
+from bot.intake.model import json_schema as tip_json_schema
 from bot.runtime import Runtime
 from bot.services import Service, Supervisor
 from bot.webchat import make_router as webchat_router
@@ -93,6 +95,12 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True,
     app.include_router(make_router(runtime))
     app.include_router(check_router)
     app.include_router(webchat_router(runtime))  # "/", "/chat", the widget and its endpoints
+
+    @app.get("/api/v1/schemas/tip.v1", summary="The tip.v1 JSON Schema: what the police receive for every tip",
+             response_model=TipV1)
+    async def tip_schema() -> JSONResponse:
+        # Declared with TipV1 as its response model so the schema is in the OpenAPI document too.
+        return JSONResponse(tip_json_schema())
 
     @app.get("/healthz", summary="Liveness and database check")
     async def healthz() -> JSONResponse:

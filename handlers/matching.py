@@ -14,7 +14,7 @@ from nlu.normalize import normalize
 def match_option(options: tuple[Option, ...], payload: str | None, norm: str, locale: str) -> Option | None:
     if payload is not None:
         return next((o for o in options if o.id == payload), None)
-    if norm.isdigit() and 1 <= int(norm) <= len(options):
+    if norm.isascii() and norm.isdigit() and 1 <= int(norm) <= len(options):
         return options[int(norm) - 1]
     for o in options:
         if norm in (_normalized(o.label.vi), _normalized(o.label.en), o.id) or any(

@@ -63,6 +63,9 @@ def find_secrets(text: str) -> list[Secret]:
             found.append(Secret("otp_code", m.start(1), m.end(1), text[m.start(1) : m.end(1)]))
     for m in _PASSWORD.finditer(folded):
         found.append(Secret("password", m.start(1), m.end(1), text[m.start(1) : m.end(1)]))
+    # Our own markers are not secrets: redacting an already-redacted text must change nothing.
+    markers = [(m.start(), m.end()) for m in _MARKER.finditer(text)]
+    found = [f for f in found if not any(f.start < end and start < f.end for start, end in markers)]
     # Drop overlaps, keeping the earliest (then longest) match.
     found.sort(key=lambda s: (s.start, -(s.end - s.start)))
     result: list[Secret] = []
@@ -74,6 +77,7 @@ def find_secrets(text: str) -> list[Secret]:
 
 
 _MARKS = {"otp_code": OTP_MARK, "card_number": CARD_MARK, "password": PASSWORD_MARK}
+_MARKER = re.compile("|".join(re.escape(m) for m in _MARKS.values()))
 
 
 def redact(text: str) -> tuple[str, list[str]]:

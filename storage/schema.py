@@ -106,7 +106,8 @@ tip_indicators = sa.Table(
     # A keyed hash of the reporter (channel + chat), so distinct reporters can be counted without naming them.
     sa.Column("reporter_key", sa.String(64), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Index("ix_tip_indicators_kind_value", "kind", "value"),
+    # Covering: cluster sizes and distinct-reporter counts are answered from the index alone.
+    sa.Index("ix_tip_indicators_kind_value", "kind", "value", "tip_id", "reporter_key", "created_at"),
 )
 
 # Chats blocked for abuse (rate-limit violations); officers see and lift them (`hotline blocks`).

@@ -2,7 +2,8 @@
 
 from alembic import context
 
-import storage.reference_schema  # noqa: F401 - registers its tables on the shared metadata
+import storage.intake_schema
+import storage.reference_schema  # noqa: F401
 from storage.schema import metadata
 
 connection = context.config.attributes.get("connection")

@@ -214,3 +214,11 @@ async def test_parent_can_always_ask_for_a_human(sqlite_db: Database) -> None:
     assert "Đã gửi yêu cầu" in chat.text()
     (tip,) = await tip_rows(sqlite_db)
     assert tip["data"]["slots"] == {"request_human": True, "message_text": "Tôi muốn hỏi về cuộc gọi hôm qua"}
+
+
+def test_redaction_is_idempotent() -> None:
+    from nlu.redact import redact
+
+    once, kinds = redact("mật khẩu: Hoa@2026xyz, mã OTP 482913, thẻ 4111 1111 1111 1111")
+    assert kinds == ["card_number", "otp_code", "password"]
+    assert redact(once) == (once, [])

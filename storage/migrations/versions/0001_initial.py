@@ -105,7 +105,8 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_tip_indicators_tip_id", "tip_indicators", ["tip_id"])
-    op.create_index("ix_tip_indicators_kind_value", "tip_indicators", ["kind", "value"])
+    op.create_index("ix_tip_indicators_kind_value", "tip_indicators",
+                    ["kind", "value", "tip_id", "reporter_key", "created_at"])
 
 
 def downgrade() -> None:

@@ -1,0 +1,56 @@
+"""0004_intake matches storage/intake_schema.py, and rolls back without touching the other branches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from storage import intake_schema
+from storage.db import Database
+from storage.migrate import alembic_config, upgrade
+from storage.schema import metadata
+
+MINE = {t.name for t in (intake_schema.police_units, intake_schema.unit_communes, intake_schema.tip_routing)}
+
+
+def _tables_named(diff: Any) -> set[str]:
+    """Table names a compare_metadata diff entry mentions (entries are tuples, or lists of tuples)."""
+    names: set[str] = set()
+    for item in diff if isinstance(diff, list) else [diff]:
+        for part in item[1:]:
+            if isinstance(part, sa.Table):
+                names.add(part.name)
+            elif isinstance(getattr(part, "table", None), sa.Table):
+                names.add(part.table.name)
+            elif isinstance(part, str):
+                names.add(part)
+    return names
+
+
+async def test_migration_matches_the_table_definitions(database: Database) -> None:
+    def diffs(conn: sa.Connection) -> list[Any]:
+        return list(compare_metadata(MigrationContext.configure(conn), metadata))
+
+    async with database.transaction() as conn:
+        found = await conn.run_sync(diffs)
+    assert [d for d in found if _tables_named(d) & MINE] == []
+
+
+async def test_downgrade_and_upgrade_again(sqlite_db: Database) -> None:
+    def downgrade(conn: sa.Connection) -> set[str]:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0004_intake-1")  # only this branch
+        return set(sa.inspect(conn).get_table_names())
+
+    async with sqlite_db.engine.begin() as conn:
+        tables = await conn.run_sync(downgrade)
+    assert not tables & MINE and {"tips", "outbox"} <= tables
+    await upgrade(sqlite_db)
+    async with sqlite_db.engine.connect() as conn:
+        tables = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+    assert tables >= MINE
