@@ -81,9 +81,20 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
     async def main() -> None:
         runtime = await build_runtime(settings)
         services: list[tuple[str, Service]] = [("retention", retention_service(runtime))]
+        telegram = cards = None
+        if settings.telegram.token:
+            from bot.channels.telegram import TelegramService, TelegramTipCards
+
+            telegram = TelegramService(runtime)
+            services.append(("telegram", telegram.run))
+            cards = TelegramTipCards(runtime) if "telegram" in settings.intake.sinks else None
         if settings.intake.run_forwarder:
-            services.append(("forwarder", forwarder_service(runtime, build_sinks(settings))))
+            services.append(("forwarder", forwarder_service(runtime, build_sinks(settings, telegram_cards=cards))))
         app = create_app(runtime, services=services)
+        if telegram is not None:
+            from bot.channels.telegram import make_router as telegram_router
+
+            app.include_router(telegram_router(runtime, service=telegram))
         tune_for_serving()
         config = uvicorn.Config(app, host=host or settings.server.host, port=port or settings.server.port,
                                 log_level="info", access_log=False, lifespan="on")
@@ -227,10 +238,11 @@ def _register() -> None:
         keys,
         retention,
     )
+    from bot.cli_telegram import telegram_group
 
     import_group.add_command(units_import_command)  # hotline import units FILE.csv
-    for command in (check_command, import_group, blocklist_group, forwarder_command, outbox_group, keys, retention,
-                    export_subject_command, blocks, audit_command):
+    for command in (check_command, import_group, blocklist_group, forwarder_command, outbox_group, telegram_group,
+                    keys, retention, export_subject_command, blocks, audit_command):
         cli.add_command(command)
 
 

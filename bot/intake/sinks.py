@@ -79,7 +79,16 @@ class TelegramSink:
         self.cards = cards
 
     async def deliver(self, tip: dict[str, Any], *, key: str) -> None:
-        await self.cards.send_card(tip)
+        try:
+            await self.cards.send_card(tip)
+        except SinkError:
+            raise
+        except Exception as exc:
+            # The card sender says whether retrying can help (``permanent``) and how long Telegram wants us
+            # to wait (``retry_after``); anything it does not classify is worth another try.
+            if getattr(exc, "permanent", False):
+                raise PermanentError(f"telegram: {exc}") from exc
+            raise RetryableError(f"telegram: {exc}", retry_after=getattr(exc, "retry_after", None)) from exc
 
     async def aclose(self) -> None:
         return None
