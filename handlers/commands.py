@@ -64,3 +64,14 @@ def harm_of(normalized: str) -> str | None:
     if _SHARED.search(normalized):
         return "shared_credentials"
     return None
+
+
+_DENIAL = re.compile(
+    r"\b(?:chua|khong|chang|not|never|didn t|did not|haven t)\s+(?:he\s+)?(?:lam gi|doc|dua|gui|cung cap|nhap|noi|"
+    r"chuyen|cai|tai|bam|give|gave|send|sent|transfer|install|share)"
+)
+
+
+def denies_harm(normalized: str) -> bool:
+    """The parent says they did NOT give or send anything ("tôi chưa chuyển tiền", "không đưa mã OTP")."""
+    return _DENIAL.search(normalized) is not None

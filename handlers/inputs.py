@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from handlers.commands import denies_harm, harm_of
 from handlers.flowload import FlowSet
 from handlers.flowspec import AnyStep, AskStep, ChoiceStep, MenuStep, MessageStep, Option, SubmitStep
 from handlers.matching import is_exclusive, match_many, match_option
@@ -15,6 +17,35 @@ from handlers.texts import fill, say
 from handlers.turn import MAIN_FLOW, MENU_STEP, SUBMIT_WORDS, Submitter, Turn
 from handlers.understanding import HARM, SMALL_TALK, Parsed, Understand, menu_option_for, prefill, understood_text
 from handlers.validators import Invalid, validate
+from nlu.normalize import normalize
+
+
+def _harm_stands(text: str) -> bool:
+    """A classifier's "harm done" stands unless the parent plainly says nothing was given or sent.
+
+    Explicit rules win over the model here: "họ đòi OTP nhưng tôi không đưa" must not trigger the urgent path,
+    and "tôi lỡ chuyển tiền rồi" always does (handlers.commands.harm_of runs before the model).
+    """
+    norm = normalize(text)
+    return harm_of(norm) is not None or not denies_harm(norm)
+
+
+@dataclass(frozen=True)
+class _Reranked:
+    intent: str
+    confidence: float
+    ranking: tuple[tuple[str, float], ...]
+    entities: tuple[Any, ...]
+
+
+def _without_denied_harm(parse: Parsed, text: str) -> Parsed:
+    """Drop harm intents the parent denies; the next best guess (usually check_call) takes their place."""
+    if parse.intent not in HARM or _harm_stands(text):
+        return parse
+    ranking = tuple((i, c) for i, c in parse.ranking if i not in HARM) or (("check_call", 0.0),)
+    total = sum(c for _, c in ranking) or 1.0
+    best, score = ranking[0]
+    return _Reranked(best, max(score / total, 0.0), ranking, parse.entities)
 
 
 class StepInputs:
@@ -82,6 +113,8 @@ class StepInputs:
         parse = self.understand(turn.text)
         if parse.confidence < self.low_confidence:
             return False
+        if parse.intent in HARM and not _harm_stands(turn.text):
+            return False
         if parse.intent in HARM:
             self._urgent(turn, flows, parse.intent)
             return True
@@ -97,6 +130,7 @@ class StepInputs:
 
     def _on_intent(self, turn: Turn, flows: FlowSet, parse: Parsed, first_contact: bool) -> bool:
         """Act on free text at the menu. False when the caller should fall back to plain matching."""
+        parse = _without_denied_harm(parse, turn.text)
         if parse.confidence < self.low_confidence:
             choices: list[Button] = []
             menu = flows.flows[MAIN_FLOW].step(MENU_STEP)

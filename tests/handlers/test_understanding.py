@@ -82,3 +82,13 @@ async def test_small_talk_and_out_of_scope(sqlite_db: Database) -> None:
     assert "Không có gì" in chat.text()
     await chat.send("điểm thi học kỳ của con tôi bao giờ có vậy")
     assert "chỉ hỗ trợ" in chat.text()
+
+
+async def test_a_denial_of_harm_overrides_the_classifier(sqlite_db: Database) -> None:
+    chat = Chat(make_engine(sqlite_db))
+    await chat.send("menu")
+    await chat.send("họ đòi mã OTP nhưng tôi không đưa, tôi chưa chuyển tiền")
+    assert not any(m.urgent for m in chat.last)
+    await chat.send("menu")
+    await chat.send("tôi lỡ đọc mã OTP cho họ rồi")  # said plainly: the urgent path, whatever the model thinks
+    assert any(m.urgent for m in chat.last)
