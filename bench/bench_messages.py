@@ -35,7 +35,7 @@ REPORT_WALK: list[dict[str, str]] = [
 
 
 async def wait_up(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 180  # the first start trains the intent model
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("server exited")
@@ -101,7 +101,8 @@ async def main() -> None:
             bare.wait()
         port = free_port()
         # The global inbound limit protects a real deployment; here it would only measure itself.
-        env = env_for(work, HOTLINE_LOGGING__LEVEL="WARNING", HOTLINE_SECURITY__GLOBAL_PER_SECOND="1000000")
+        env = env_for(work, HOTLINE_LOGGING__LEVEL="WARNING", HOTLINE_SECURITY__GLOBAL_PER_SECOND="1000000",
+                      HOTLINE_NLU__MODEL_PATH=str(REPO / "var" / "nlu" / "model.npz"))  # trained once, kept
         bot = run_server([HOTLINE, "serve", "--port", str(port)], env, work)
         try:
             await wait_up(port, bot)

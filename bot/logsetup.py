@@ -25,9 +25,10 @@ class RedactingFilter(logging.Filter):
 def setup_logging(level: str, file: str | None) -> None:
     root = logging.getLogger()
     root.setLevel(level)
-    # Driver loggers echo every SQL parameter at DEBUG: personal data has no business in a log file.
-    for noisy in ("aiosqlite", "asyncpg", "sqlalchemy.engine", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+    # Driver and SQL loggers echo statements and their parameters (SQLAlchemy does at INFO): personal data has
+    # no business in a log file, so they speak only of problems.
+    for noisy in ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     for handler in list(root.handlers):
         if getattr(handler, "_hotline", False):
             root.removeHandler(handler)

@@ -60,3 +60,12 @@ def test_nothing_sensitive_on_disk(tmp_path: Path) -> None:
     assert b"SCREENSHOT-MARKER" not in raw  # attachments are sealed too
     for user in ("parent-0", "parent-1"):
         assert user.encode() not in raw  # chat ids are stored only as keyed hashes
+
+
+def test_log_carries_no_sql_or_message_text(tmp_path: Path) -> None:
+    with running_server(tmp_path) as base:  # INFO, the shipped level
+        walk(base, "parent-log")
+    log = (tmp_path / "hotline.log").read_text(encoding="utf-8")
+    assert "tip TG-" in log  # the log does say what happened …
+    for leak in ("INSERT INTO", "UPDATE conversations", "Phường 5", "0377"):
+        assert leak not in log  # … but never what the parent wrote, nor SQL with its parameters
