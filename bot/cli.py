@@ -231,6 +231,7 @@ def tips_show(obj: Ctx, reference: str) -> None:
 def _register() -> None:
     from bot.cli_check import blocklist_group, check_command, import_group
     from bot.cli_intake import forwarder_command, outbox_group, units_import_command
+    from bot.cli_nlu import nlu_group
     from bot.cli_privacy import (
         audit_command,
         blocks,
@@ -242,6 +243,7 @@ def _register() -> None:
 
     import_group.add_command(units_import_command)  # hotline import units FILE.csv
     for command in (check_command, import_group, blocklist_group, forwarder_command, outbox_group, telegram_group,
+                    nlu_group,
                     keys, retention, export_subject_command, blocks, audit_command):
         cli.add_command(command)
 

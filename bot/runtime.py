@@ -8,6 +8,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.settings import Settings
 from handlers.checking import Checker
@@ -32,7 +33,11 @@ class Runtime:
     cipher: Cipher
     nlu: NluEngine
 
+    remote_nlu: Any = None  # nlu.rasa_backend.RasaBackend when nlu.backend is rasa (closed with the runtime)
+
     async def close(self) -> None:
+        if self.remote_nlu is not None:
+            await self.remote_nlu.aclose()
         await self.db.dispose()
 
 
@@ -95,9 +100,15 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
     )
     cipher = await asyncio.to_thread(build_cipher, settings)
     nlu_engine = await asyncio.to_thread(load_nlu, Path(settings.nlu.model_path))
+    remote = None
+    if settings.nlu.backend == "rasa":
+        from nlu.rasa_backend import RasaBackend
+
+        remote = RasaBackend(settings.nlu.rasa_url, settings.nlu.timeout_seconds, nlu_engine)
     engine = Engine(db, flows, checker=build_checker(settings), config=config, cipher=cipher,
-                    understand=nlu_engine.parse, low_confidence=settings.nlu.low_confidence)
+                    understand=nlu_engine.parse, low_confidence=settings.nlu.low_confidence,
+                    remote_parse=remote.parse if remote is not None else None)
     data_dir = Path(settings.data_dir)
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     return Runtime(settings=settings, db=db, flows=flows, engine=engine, data_dir=data_dir, cipher=cipher,
-                   nlu=nlu_engine)
+                   nlu=nlu_engine, remote_nlu=remote)

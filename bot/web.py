@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.api_check import router as check_router
-from bot.channels.http_api import make_router
+from bot.channels.http_api import bad_request, make_router, parse_json_body
 from bot.intake.model import TipV1
 from bot.intake.model import json_schema as tip_json_schema
 from bot.runtime import Runtime
 from bot.services import Service, Supervisor
 from bot.webchat import make_router as webchat_router
+from nlu.redact import redact
 
 # Routes that take files enforce their own, larger limit (and type checks) after this one.
 UPLOAD_PATHS = ("/chat/api/upload",)
@@ -101,6 +103,26 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True,
     async def tip_schema() -> JSONResponse:
         # Declared with TipV1 as its response model so the schema is in the OpenAPI document too.
         return JSONResponse(tip_json_schema())
+
+    @app.post("/api/v1/nlu/parse", summary="Intent and entities of a text, in Rasa's /model/parse shape",
+              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                  "type": "object", "required": ["text"],
+                  "properties": {"text": {"type": "string", "maxLength": 4000}}}}}}},
+              responses={200: {"description": "The parse"}, 400: {"description": "Malformed request"}})
+    async def nlu_parse(request: Request) -> JSONResponse:
+        try:
+            body = parse_json_body(await request.body())
+        except ValueError as exc:
+            return bad_request(str(exc))
+        text = body.get("text") if isinstance(body, dict) else None
+        if not isinstance(text, str) or not text.strip() or len(text) > 4000:
+            return bad_request("text: a non-empty string of at most 4000 characters is required")
+        clean, _ = redact(text)  # a pasted OTP or card number never reaches the model or a remote server
+        if runtime.remote_nlu is not None:
+            result = await runtime.remote_nlu.parse(clean)
+        else:
+            result = await asyncio.to_thread(runtime.nlu.parse, clean)
+        return JSONResponse(result.to_rasa())
 
     @app.get("/healthz", summary="Liveness and database check")
     async def healthz() -> JSONResponse:

@@ -10,7 +10,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -93,9 +93,12 @@ class Engine:
     """Runs the flows for every channel. Safe to share across tasks; holds no conversation in memory."""
 
     def __init__(self, db: Database, flows: FlowRegistry, *, checker: Checker, config: EngineConfig,
-                 cipher: Cipher, understand: Understand | None = None, low_confidence: float = 0.5) -> None:
+                 cipher: Cipher, understand: Understand | None = None, low_confidence: float = 0.5,
+                 remote_parse: Callable[[str], Awaitable[Any]] | None = None) -> None:
         self.db = db
         self.cipher = cipher
+        # A remote NLU server (Rasa) is asked before the turn, on the event loop; the turn itself stays sync.
+        self.remote_parse = remote_parse
         self.flows = flows
         self.config = config
         self.dialogue = Dialogue(
@@ -119,10 +122,11 @@ class Engine:
         async with self._locks.hold(msg.key):
             # Filing a tip needs a power-cut-proof commit; guess it up front so the turn usually runs once.
             durable = may_submit(msg.payload, msg.text)
+            parsed = {msg.text: await self.remote_parse(msg.text)} if self.remote_parse and msg.text else {}
             for attempt in range(4):
                 try:
                     run = self.db.run_durable if durable else self.db.run
-                    replies = await run(self._turn, msg, notes, durable)
+                    replies = await run(self._turn, msg, notes, durable, parsed)
                     break
                 except NeedsDurableCommit:
                     # Rare (once per report) and side-effect free: the first try rolled back entirely.
@@ -172,7 +176,8 @@ class Engine:
                 extras[key] = redact(_CONTROL.sub("", extras[key])[: self.config.max_text_chars])[0]
         return replace(msg, text=text, payload=payload, extras=extras), notes
 
-    def _turn(self, conn: sa.Connection, msg: InboundMessage, notes: list[str], durable: bool) -> list[OutboundMessage]:
+    def _turn(self, conn: sa.Connection, msg: InboundMessage, notes: list[str], durable: bool,
+              parsed: dict[str, Any]) -> list[OutboundMessage]:
         """One unit of work: dedupe, lock and load, step, save — all in the caller's transaction."""
         now = msg.received_at
         if msg.message_id:
@@ -189,7 +194,7 @@ class Engine:
         )
         locale = stored.locale if stored.state else (msg.locale or self.config.default_locale)
         turn = Turn(conn=conn, state=stored.state, locale=locale, inbound=msg, text=msg.text or "", now=now,
-                    durable=durable)
+                    durable=durable, parsed=parsed)
         for note in notes:
             turn.say(note, limit=self.config.max_text_chars)
         self.dialogue.respond(turn)

@@ -57,6 +57,15 @@ class StepInputs:
     max_attachments: int
     variables: dict[str, Any]
 
+    def _parse(self, turn: Turn, text: str) -> Parsed:
+        """The intent of ``text``: parsed before the turn by a remote backend if there is one, else here."""
+        ready: Parsed | None = turn.parsed.get(text)
+        if ready is not None:
+            return ready
+        if self.understand is None:
+            raise RuntimeError("no intent model configured")
+        return self.understand(text)
+
     # Supplied by Dialogue.
     def _goto(self, turn: Turn, flows: FlowSet, target: str, *, carry: bool = False, render: bool = True) -> None:
         raise NotImplementedError
@@ -82,7 +91,7 @@ class StepInputs:
             long_text = msg.payload is None and len(norm.split()) > 3
             chosen = None if long_text and self.understand else match_option(options, msg.payload, norm, turn.locale)
             if chosen is None and msg.payload is None and norm and self.understand is not None:
-                if self._on_intent(turn, flows, self.understand(turn.text), first_contact):
+                if self._on_intent(turn, flows, self._parse(turn, turn.text), first_contact):
                     return
                 chosen = match_option(options, None, norm, turn.locale) if long_text else None
             if chosen is None:
@@ -110,7 +119,7 @@ class StepInputs:
         """An answer that fits no slot may be "cancel", "help" or harm done: those interrupt any form."""
         if self.understand is None or not turn.text.strip():
             return False
-        parse = self.understand(turn.text)
+        parse = self._parse(turn, turn.text)
         if parse.confidence < self.low_confidence:
             return False
         if parse.intent in HARM and not _harm_stands(turn.text):
@@ -175,7 +184,7 @@ class StepInputs:
                 self._reprompt(turn, flows)
             return
         if parse is None and text and self.understand is not None:
-            parse = self.understand(text)
+            parse = self._parse(turn, text)
         slots = prefill(parse, text or "", flow, flows) if parse is not None else {}
         turn.state["slots"] = dict(slots)
         before = len(turn.out)

@@ -39,6 +39,7 @@ class Turn:
     out: list[OutboundMessage] = field(default_factory=list)
     erase: bool = False  # the parent confirmed "forget me"
     durable: bool = False  # this turn's transaction commits with power-cut durability
+    parsed: dict[str, Any] = field(default_factory=dict)  # text → intent parse made before the turn (remote NLU)
 
     def say(self, key: str, **values: Any) -> None:
         self.out.append(OutboundMessage(say(key, self.locale, **values)))

