@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +49,7 @@ def _without_denied_harm(parse: Parsed, text: str) -> Parsed:
     return _Reranked(best, max(score / total, 0.0), ranking, parse.entities)
 
 
-class StepInputs:
+class StepInputs(ABC):
     """Reads input at the current step. The moves (``_goto`` and friends) come from the subclass."""
 
     understand: Understand | None
@@ -66,21 +67,26 @@ class StepInputs:
             raise RuntimeError("no intent model configured")
         return self.understand(text)
 
-    # Supplied by Dialogue.
+    # The moves between steps, supplied by Dialogue.
+    @abstractmethod
     def _goto(self, turn: Turn, flows: FlowSet, target: str, *, carry: bool = False, render: bool = True) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _reprompt(self, turn: Turn, flows: FlowSet) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _advance(self, turn: Turn, flows: FlowSet, step: AnyStep, target: str, *, carry: bool = False) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _urgent(self, turn: Turn, flows: FlowSet, harm: str) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _mark_urgent(self, turn: Turn, flows: FlowSet) -> None:
-        raise NotImplementedError
+        ...
 
     # ----- input at the current step -------------------------------------------------------------------
     def _input(self, turn: Turn, flows: FlowSet, step: AnyStep, command: str | None, norm: str,

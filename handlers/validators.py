@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import phonenumbers
-
+from handlers.checks.phones import parse_phone as read_phone
+from handlers.checks.urls import find_urls as find_links
+from nlu.money import find_money
 from nlu.normalize import fold
 
 VN_TZ = timezone(timedelta(hours=7), "ICT")  # Viet Nam has no daylight saving time
@@ -33,31 +34,20 @@ class Parsed:
 
 
 def parse_phone(text: str) -> Parsed:
-    """A Vietnamese or international number in any common written form → E.164."""
-    candidate = re.sub(r"[^\d+]", "", text.strip())
-    if candidate.startswith("00"):
-        candidate = "+" + candidate[2:]
-    if len(re.sub(r"\D", "", candidate)) < 3:
-        raise Invalid("invalid_phone")
-    try:
-        number = phonenumbers.parse(candidate, "VN")
-    except phonenumbers.NumberParseException:
-        raise Invalid("invalid_phone") from None
-    if not phonenumbers.is_possible_number(number):
-        raise Invalid("invalid_phone")
-    return Parsed(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    """A Vietnamese or international number in any common written form → E.164.
 
-
-# A URL as people paste it: with or without scheme; host must have a dot and a letter-ish TLD or be an IP.
-URL_RE = re.compile(
-    r"(?i)\b((?:https?://)?(?:[^\s/@:]+(?::[^\s/@]*)?@)?"
-    r"(?:(?:[\w-]+\.)+[a-z\u00a1-\uffff][\w-]{1,62}|\d{1,3}(?:\.\d{1,3}){3})"
-    r"(?::\d{2,5})?(?:[/?#][^\s<>\"']*)?)"
-)
+    Parsing is the check engine's (one reading of numbers everywhere); a number that parses but is not
+    valid is still kept — it is what the parent saw, and the check reports it as ``phone_invalid``.
+    """
+    info = read_phone(text)
+    if info.e164 is None:
+        raise Invalid("invalid_phone")
+    return Parsed(info.e164)
 
 
 def find_urls(text: str) -> list[str]:
-    return [m.group(1).rstrip(".,;:!?)]}") for m in URL_RE.finditer(text)]
+    """Links in free text, found as the check engine finds them (real public suffixes only)."""
+    return [link for _start, _end, link in find_links(text)]
 
 
 def parse_url(text: str) -> Parsed:
@@ -73,33 +63,15 @@ def parse_url(text: str) -> Parsed:
     return Parsed(urls[0], extra)
 
 
-_UNITS = {
-    "k": 1_000, "nghin": 1_000, "ngan": 1_000, "nghìn": 1_000,
-    "tr": 1_000_000, "trieu": 1_000_000, "cu": 1_000_000, "m": 1_000_000,
-    "ty": 1_000_000_000, "ti": 1_000_000_000,
-}
-_MONEY = re.compile(r"(\d+(?:[.,]\d+)*)\s*(k|nghin|ngan|tr|trieu|cu|m|ty|ti|d|dong|vnd)?\s*(\d{1,3})?\b")
-
-
 def parse_money(text: str) -> Parsed:
     """Amounts as typed in Viet Nam: "500k", "20 triệu", "1tr5", "2.000.000đ", "2,5 triệu" → đồng."""
-    folded = fold(text).replace("đ", "d")
-    m = _MONEY.search(folded)
-    if not m:
-        raise Invalid("invalid_money")
-    number, unit, tail = m.group(1), m.group(2), m.group(3)
-    multiplier = _UNITS.get(unit or "", 1)
-    if multiplier == 1:
-        amount = float(re.sub(r"[.,]", "", number))
-    else:
-        amount = float(number.replace(",", ".")) if re.fullmatch(r"\d+(?:[.,]\d{1,2})?", number) else float(
-            re.sub(r"[.,]", "", number))
-        if tail:  # "1tr5" = 1.5 million, "2tr250" = 2.25 million
-            amount += float("0." + tail)
-    value = round(amount * multiplier)
-    if value <= 0 or value > 10**13:
-        raise Invalid("invalid_money")
-    return Parsed(value)
+    for _start, _end, value in find_money(fold(text)):
+        return Parsed(value)
+    # Asked "how much?", a bare number is an amount even without a unit ("100000").
+    digits = text.strip().replace(" ", "")
+    if digits.isascii() and digits.isdigit() and 0 < int(digits) < 10**13:
+        return Parsed(int(digits))
+    raise Invalid("invalid_money")
 
 
 _TIME = re.compile(r"\b(\d{1,2})\s*(?:h|g|gio|:)\s*(\d{1,2})?\b")

@@ -41,7 +41,7 @@ KEEP_PROCESSED = timedelta(days=2)
 
 
 class _LeaseLost(Exception):
-    pass
+    """Another process took over this chat's lease: stop serving it here."""
 
 
 class TelegramService:
