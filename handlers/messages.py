@@ -10,25 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from storage.keys import Attachment, ConversationKey
 
-@dataclass(frozen=True, slots=True)
-class ConversationKey:
-    """Identifies one conversation: a chat on one channel."""
-
-    channel: str
-    chat_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    """A file the parent sent (usually a screenshot). ``path`` is under the data dir once stored."""
-
-    kind: str  # "photo" | "document"
-    mime_type: str
-    size: int
-    sha256: str
-    path: str | None = None
-    file_name: str | None = None
+__all__ = ["Attachment", "Button", "ConversationKey", "InboundMessage", "OutboundMessage"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from handlers.messages import ConversationKey
 from storage.crypto import Cipher
+from storage.keys import ConversationKey
 from storage.schema import conversations, inbound_messages
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from handlers.messages import Attachment
 from storage.crypto import Cipher
+from storage.keys import Attachment
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from handlers.messages import ConversationKey
 from storage import audit
 from storage.conversations import chat_ref
 from storage.crypto import Cipher
+from storage.keys import ConversationKey
 from storage.schema import blocks, conversations, inbound_messages, tip_attachments, tips
 from storage.tips import open_data, reporter_aad
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from handlers.messages import Attachment, ConversationKey
 from storage.conversations import chat_ref
 from storage.crypto import Cipher
+from storage.keys import Attachment, ConversationKey
 from storage.schema import outbox, tip_attachments, tip_indicators, tips
 
 
