@@ -110,10 +110,14 @@ _BLOCKED = sa.select(blocklist.c.kind, blocklist.c.value).where(sa.or_(
     sa.and_(blocklist.c.kind == "phone", blocklist.c.value.in_(sa.bindparam("phones", expanding=True))),
     sa.and_(blocklist.c.kind == "domain", blocklist.c.value.in_(sa.bindparam("domains", expanding=True))),
 ))
+# Distinct people, not distinct chats: reports from one client address count once, and reports an officer
+# dismissed ("not a scam") not at all.
 _REPORTS = (
-    sa.select(tip_indicators.c.kind, tip_indicators.c.value, sa.func.count(sa.distinct(tip_indicators.c.reporter_key)))
+    sa.select(tip_indicators.c.kind, tip_indicators.c.value,
+              sa.func.count(sa.distinct(sa.func.coalesce(tip_indicators.c.origin_key, tip_indicators.c.reporter_key))))
     .where(tip_indicators.c.kind.in_(("phone", "domain")),
-           tip_indicators.c.value.in_(sa.bindparam("values", expanding=True)))
+           tip_indicators.c.value.in_(sa.bindparam("values", expanding=True)),
+           tip_indicators.c.dismissed.is_(False))
     .group_by(tip_indicators.c.kind, tip_indicators.c.value)
 )
 

@@ -106,6 +106,11 @@ tip_indicators = sa.Table(
     # A keyed hash of the reporter (channel + chat), so distinct reporters can be counted without naming them.
     sa.Column("reporter_key", sa.String(64), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # An officer dismissed this report ("not a scam"): it no longer counts towards the number's reputation.
+    sa.Column("dismissed", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Keyed hash of the reporter's client address where the channel knows it (web chat, HTTP API), so one
+    # person with many chat identities is counted once.
+    sa.Column("origin_key", sa.String(64), nullable=True),
     # Covering: cluster sizes and distinct-reporter counts are answered from the index alone.
     sa.Index("ix_tip_indicators_kind_value", "kind", "value", "tip_id", "reporter_key", "created_at"),
 )

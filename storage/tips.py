@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from storage.cases import CaseTargets, open_case
 from storage.conversations import chat_ref
 from storage.crypto import Cipher
 from storage.keys import Attachment, ConversationKey
@@ -66,10 +67,15 @@ def create_tip(
     prefix: str,
     now: datetime,
     cipher: Cipher,
+    kind: str = "report",
+    targets: CaseTargets | None = None,
+    origin: str | None = None,
 ) -> str:
-    """Insert a tip with its attachments, indicators and one outbox row per sink. Returns its reference.
+    """Insert a tip with its case, attachments, indicators and one outbox row per sink. Returns its reference.
 
     The report and the reporter's ids are sealed; only keyed hashes of the chat are stored in clear.
+    ``kind`` is report or handoff ("Gặp cán bộ"); ``origin`` is the reporter's client address when the channel
+    knows it (only its keyed hash is kept, to count distinct reporters).
     """
     ref = chat_ref(cipher, key)
     tip_id = conn.execute(_INSERT_TIP, {"channel": key.channel, "reporter_ref": ref, "urgent": urgent,
@@ -89,10 +95,15 @@ def create_tip(
                 for a in attachments
             ],
         )
+    unique = list({(i.kind, i.value): i for i in indicators}.values())
+    origin_key = cipher.blind_index(origin, purpose="origin") if origin else None
     rows = [{"tip_id": tip_id, "kind": i.kind, "value": i.value, "reporter_key": reporter_key,
-             "created_at": now} for i in {(i.kind, i.value): i for i in indicators}.values()]
+             "origin_key": origin_key, "dismissed": False, "created_at": now} for i in unique]
     if rows:
         conn.execute(_INSERT_INDICATOR, rows)
+    open_case(conn, tip_id=tip_id, reference=reference, kind=kind, channel=key.channel, urgent=urgent,
+              slots=data.get("slots") or {}, indicators=[(i.kind, i.value) for i in unique], cipher=cipher,
+              now=now, targets=targets or CaseTargets())
     # The payload names the tip only; the forwarder builds what each sink receives from the tip itself,
     # so no personal data sits in the outbox in clear.
     payload = {"reference": reference, "tip_id": tip_id}

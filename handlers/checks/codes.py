@@ -43,7 +43,7 @@ REASON_CODES: Final = (
     "asks_otp", "asks_bank_account", "asks_money_transfer", "asks_install_app", "asks_personal_info",
     "asks_student_id_code",
     "phone_blocklisted", "phone_reported", "phone_not_official", "phone_foreign", "phone_invalid",
-    "phone_official",
+    "phone_official", "phone_spoofing_possible",
     "url_blocklisted", "url_lookalike", "url_apk", "url_reported", "url_shortener", "url_ip_literal",
     "url_unknown_domain", "url_not_https", "url_official",
 )
@@ -52,6 +52,9 @@ SEVERITY_RANK: Final[Mapping[str, int]] = MappingProxyType({"high": 3, "medium":
 
 # Reports from this many distinct people make ``phone_reported`` / ``url_reported`` high.
 REPORTS_HIGH: Final = 3
+# Unconfirmed reports count only from this many distinct reporters (and client addresses, where known): one
+# anonymous report must not make a number "suspicious" for every parent. Officers' "not a scam" removes them.
+REPORTS_MIN: Final = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from handlers.checks.codes import (
     ASK_REASONS,
     REPORTS_HIGH,
+    REPORTS_MIN,
     SCHOOL_ROLES,
     Finding,
     SchoolRef,
@@ -68,13 +69,18 @@ def phone_findings(phone: PhoneInfo, analysis: Analysis, facts: Facts, school: S
     out: list[Finding] = []
     if ("phone", phone.e164) in facts.blocked:
         out.append(Finding("phone_blocklisted", "high", {"subject": subject}))
-    count = facts.reports.get(("phone", phone.e164), 0)
-    if count:
-        out.append(_reported("phone_reported", subject, count))
-    if phone.foreign:
-        out.append(Finding("phone_foreign", "medium", {"subject": subject}))
     # A premium-rate number is never a school's line, even if a directory row wrongly lists it.
     owners = () if phone.premium else facts.phone_owners.get(phone.e164, ())
+    count = facts.reports.get(("phone", phone.e164), 0)
+    if count >= REPORTS_MIN:
+        # Citizens' reports never make a school's own number a scam: scammers fake caller ids. The parent is
+        # told to hang up and call the school back on that number; officers see possible spoofing.
+        if owners:
+            out.append(Finding("phone_spoofing_possible", "low", {"subject": subject, "count": str(count)}))
+        else:
+            out.append(_reported("phone_reported", subject, count))
+    if phone.foreign:
+        out.append(Finding("phone_foreign", "medium", {"subject": subject}))
     school_role = analysis.role in SCHOOL_ROLES
     not_official = {"subject": subject}
     if phone.premium:
@@ -129,7 +135,7 @@ def url_findings(url: UrlInfo, analysis: Analysis, facts: Facts, data: Reference
         out.append(Finding("url_apk", "high", {"subject": subject}))
     reported_as = url.host if url.is_ip else url.registrable
     count = facts.reports.get(("domain", reported_as), 0) if reported_as else 0
-    if count:
+    if count >= REPORTS_MIN and not official:  # an official domain is never marked by reports
         out.append(_reported("url_reported", subject, count))
     if host_matches(url.host, data.shorteners):
         out.append(Finding("url_shortener", "medium", {"subject": subject}))

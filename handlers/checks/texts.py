@@ -46,6 +46,12 @@ REASONS: Final[Mapping[str, Mapping[str, str]]] = {
         "vi": "Số {subject} đã bị {count} người báo cáo là lừa đảo.",
         "en": "The number {subject} has been reported as a scam by {count} people.",
     },
+    "phone_spoofing_possible": {
+        "vi": "Số {subject} là số chính thức của nhà trường, nhưng đã có {count} người báo kẻ gian giả mạo số này. "
+              "Hãy cúp máy và tự gọi lại cho trường theo số chính thức.",
+        "en": "{subject} is the school's official number, but {count} people reported scammers faking it. Hang up "
+              "and call the school back on its official number yourself.",
+    },
     "phone_official": {
         "vi": "Số {subject} là số chính thức của {school}. Dù vậy số gọi đến vẫn có thể bị giả mạo.",
         "en": "The number {subject} is an official number of {school}. Caller IDs can still be faked.",

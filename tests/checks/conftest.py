@@ -22,6 +22,7 @@ CM-THCS-NT,Trường THCS Nguyễn Trãi,Cà Mau,Phường Tân Thành,0290 3831
 CM-TH-NT,Trường Tiểu học Nguyễn Trãi,Cà Mau,Xã Khánh Bình,+84 290 3840 555,smas,
 CM-THPT-LL,Trường THPT Lê Lợi,Cà Mau,Xã Lý Văn Lâm,0290-3822-333,enetviet,http://www.lêlợi.edu.vn/
 CM-THCS-TC,Trường TH&THCS Trường Chinh,Cà Mau,Phường An Xuyên,0290 3811 000,,https://www.facebook.com/thcstruongchinh
+CM-THCS-PBC,Trường THCS Phan Bội Châu,Cà Mau,Phường An Xuyên,0290 3899 999,vnedu,
 """
 
 BLOCKED_PHONE = "+84377123999"
@@ -48,11 +49,13 @@ def _seed(conn: sa.Connection) -> None:
         reference.BlocklistEntry("phone", BLOCKED_PHONE, "CA tỉnh xác nhận"),
         reference.BlocklistEntry("domain", BLOCKED_DOMAIN, None),
     ], now=NOW)
-    # Reports: +84388000111 by 2 distinct people (one of them twice), +84388000222 by 3, a domain by 1.
+    # Reports: +84388000111 by 2 distinct people (one of them twice), +84388000222 by 3, a domain by 2 and
+    # one by 3; +84388000333 by one person only (does not count); a school's own number by 2 (spoofing).
     reports = [("phone", "+84388000111", "a"), ("phone", "+84388000111", "a"), ("phone", "+84388000111", "b"),
                ("phone", "+84388000222", "a"), ("phone", "+84388000222", "b"), ("phone", "+84388000222", "c"),
-               ("domain", "tracuu-hocphi.net", "a"), ("domain", "sodientu.top", "a"),
-               ("domain", "sodientu.top", "b"), ("domain", "sodientu.top", "c")]
+               ("phone", "+84388000333", "a"), ("phone", "+842903899999", "a"), ("phone", "+842903899999", "b"),
+               ("domain", "tracuu-hocphi.net", "a"), ("domain", "tracuu-hocphi.net", "b"),
+               ("domain", "sodientu.top", "a"), ("domain", "sodientu.top", "b"), ("domain", "sodientu.top", "c")]
     for kind, value, reporter in reports:
         tip_id = conn.execute(sa.insert(tips).values(**tip_row()).returning(tips.c.id)).scalar_one()
         conn.execute(sa.insert(tip_indicators).values(tip_id=tip_id, kind=kind, value=value,

@@ -34,11 +34,11 @@ def test_import_schools_then_reimport_updates(cli, tmp_path):
     path = write(tmp_path, "schools.csv", DIRECTORY, encoding="utf-8-sig")
     first = cli(import_group, "schools", path)
     assert first.exit_code == 0, first.output
-    assert first.stdout.strip().endswith("loaded 4, updated 0, skipped 0")
+    assert first.stdout.strip().endswith("loaded 5, updated 0, skipped 0")
     assert "shared platform" in first.stderr  # the Facebook page, loaded with a warning
     changed = DIRECTORY.replace("0290 3831 234;0912.000.111", "0290 3831 999") + "NEW-1,THCS Mới,Cà Mau,,,,\n"
     second = cli(import_group, "schools", write(tmp_path, "s2.csv", changed))
-    assert second.stdout.strip().endswith("loaded 1, updated 4, skipped 0")
+    assert second.stdout.strip().endswith("loaded 1, updated 5, skipped 0")
     old = json.loads(cli(check_command, "--phone", "0912000111", "--school", "THCS Nguyễn Trãi", "--json").stdout)
     assert [r["code"] for r in old["reasons"]] == ["phone_not_official"]
     new = json.loads(cli(check_command, "--phone", "0290 3831 999", "--school", "THCS Nguyễn Trãi", "--json").stdout)

@@ -16,6 +16,7 @@ async def test_every_reason_code_end_to_end(seeded):
         {"phone": BLOCKED_PHONE},
         {"phone": "0388 000 111"},
         {"phone": "0290 3831 234", "school": "THCS Nguyễn Trãi"},
+        {"phone": "0290 3899 999"},
         {"phone": "0912 345 678", "school": "THCS Nguyễn Trãi"},
         {"phone": "+855 12 345 678"},
         {"phone": "0123 456"},
@@ -79,6 +80,18 @@ async def test_reports_count_distinct_reporters(seeded):
     assert three.verdict == "scam"
     reported_site = await run_check(seeded, url="https://hoc.sodientu.top/")
     assert [(r.code, r.severity) for r in reported_site.reasons()] == [("url_reported", "high")]
+
+
+async def test_single_anonymous_report_does_not_mark_a_number(seeded):
+    result = await run_check(seeded, phone="0388000333")
+    assert "phone_reported" not in codes(result)
+
+
+async def test_reports_never_make_a_school_number_a_scam(seeded):
+    result = await run_check(seeded, phone="0290 3899 999")
+    assert codes(result) == {"phone_spoofing_possible", "phone_official"}
+    assert result.verdict == "no_red_flags"
+    assert "gọi lại cho trường" in next(r.message for r in result.reasons() if r.code == "phone_spoofing_possible")
 
 
 async def test_blocklisted_parent_domain(seeded):

@@ -100,11 +100,15 @@ def test_premium_1900_is_never_official_even_if_listed():
 
 
 def test_blocklisted_and_reported_phone():
-    facts = Facts(blocked=frozenset({("phone", "+84377123999")}), reports={("phone", "+84377123999"): 1})
+    facts = Facts(blocked=frozenset({("phone", "+84377123999")}), reports={("phone", "+84377123999"): 2})
     assert reasons(run(facts, phone="0377 123 999")) == {"phone_blocklisted": "high", "phone_reported": "medium"}
 
 
-@pytest.mark.parametrize(("count", "severity"), [(1, "medium"), (2, "medium"), (3, "high"), (7, "high")])
+def test_one_unconfirmed_report_does_not_count():
+    assert reasons(run(Facts(reports={("phone", "+84912345678"): 1}), phone="0912345678")) == {}
+
+
+@pytest.mark.parametrize(("count", "severity"), [(2, "medium"), (3, "high"), (7, "high")])
 def test_phone_reported_becomes_high_from_three_reporters(count, severity):
     result = run(Facts(reports={("phone", "+84912345678"): count}), phone="0912345678")
     assert reasons(result) == {"phone_reported": severity}
