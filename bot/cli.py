@@ -72,7 +72,7 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
     from bot.intake import build_sinks
     from bot.logsetup import setup_logging
     from bot.runtime import build_runtime, tune_for_serving
-    from bot.services import Service, forwarder_service, retention_service
+    from bot.services import Service, forwarder_service, retention_service, workflow_service
     from bot.web import create_app
 
     settings = obj.settings
@@ -80,7 +80,8 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
 
     async def main() -> None:
         runtime = await build_runtime(settings)
-        services: list[tuple[str, Service]] = [("retention", retention_service(runtime))]
+        services: list[tuple[str, Service]] = [("retention", retention_service(runtime)),
+                                               ("workflow", workflow_service(runtime))]
         telegram = cards = None
         if settings.telegram.token:
             from bot.channels.telegram import TelegramService, TelegramTipCards

@@ -93,7 +93,7 @@ def retention() -> None:
 @retention.command("run")
 @click.pass_context
 def retention_run(ctx: click.Context) -> None:
-    """Delete idle conversations and anonymise closed tips past their retention period, now."""
+    """Delete idle conversations and anonymise tips past their retention period (closed, or never closed), now."""
     from bot.cli import open_database
     from bot.runtime import build_cipher
     from storage.retention import run_retention
@@ -105,7 +105,8 @@ def retention_run(ctx: click.Context) -> None:
         try:
             return await db.run(run_retention, cipher=build_cipher(settings), now=datetime.now(UTC),
                                 closed_tip_days=settings.retention.closed_tip_days,
-                                conversation_days=settings.retention.conversation_days)
+                                conversation_days=settings.retention.conversation_days,
+                                open_tip_days=settings.retention.open_tip_max_days)
         finally:
             await db.dispose()
 

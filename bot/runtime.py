@@ -7,6 +7,7 @@ import gc
 import logging
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from handlers.checks.dialogue import DirectoryChecker
 from handlers.engine import Engine, EngineConfig
 from handlers.flowload import DEFAULT_FLOWS_DIR, FlowRegistry
 from nlu.api import NluEngine, default_engine
+from storage.cases import CaseTargets, backfill_cases
 from storage.crypto import Cipher, CryptoError, cipher_from_file
 from storage.db import Database
 from storage.migrate import upgrade
@@ -95,6 +97,8 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
         block_minutes=settings.security.block_minutes,
         max_text_chars=settings.bot.max_text_chars,
         reference_prefix=settings.bot.reference_prefix,
+        case_targets=CaseTargets(harm_minutes=settings.workflow.first_action_minutes_harm,
+                                 urgent_minutes=settings.workflow.first_action_minutes_urgent),
         variables={"police_name": province.police_name, "province_name": province.name,
                    "province_hotline": province.hotline, "province_email": province.email},
     )
@@ -108,6 +112,9 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
     engine = Engine(db, flows, checker=build_checker(settings), config=config, cipher=cipher,
                     understand=nlu_engine.parse, low_confidence=settings.nlu.low_confidence,
                     remote_parse=remote.parse if remote is not None else None)
+    # Tips filed before the workflow existed get their case rows (a no-op once done).
+    while await db.run(backfill_cases, cipher=cipher, now=datetime.now(UTC), targets=config.case_targets):
+        pass
     data_dir = Path(settings.data_dir)
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     return Runtime(settings=settings, db=db, flows=flows, engine=engine, data_dir=data_dir, cipher=cipher,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from bot.intake import Forwarder, Sink
 from bot.runtime import Runtime
 from storage.retention import run_retention
+from storage.workflow import release_idle
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,30 @@ def retention_service(runtime: Runtime) -> Service:
             try:
                 report = await runtime.db.run(
                     run_retention, cipher=runtime.cipher, now=datetime.now(UTC),
-                    closed_tip_days=settings.closed_tip_days, conversation_days=settings.conversation_days)
+                    closed_tip_days=settings.closed_tip_days, conversation_days=settings.conversation_days,
+                    open_tip_days=settings.open_tip_max_days)
                 log.info("retention: %s", report)
             except Exception:  # a failed pass must not stop the next one
                 log.exception("retention pass failed")
             if await sleep_or_stop(stop, settings.run_every_minutes * 60):
+                return
+
+    return run
+
+
+def workflow_service(runtime: Runtime, *, every_seconds: float = 60) -> Service:
+    """Gives back to the queue tips whose officer went idle on them (workflow.release_idle_minutes)."""
+    minutes = runtime.settings.workflow.release_idle_minutes
+
+    async def run(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                released = await runtime.db.run(release_idle, now=datetime.now(UTC), idle_minutes=minutes)
+                if released:
+                    log.info("released %d idle tip(s) back to the queue", released)
+            except Exception:  # a failed pass must not stop the next one
+                log.exception("releasing idle tips failed")
+            if await sleep_or_stop(stop, every_seconds):
                 return
 
     return run

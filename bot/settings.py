@@ -148,6 +148,16 @@ class RetentionSettings(_Section):
     closed_tip_days: int = Field(default=180, ge=1)  # personal data of closed tips, then anonymised
     conversation_days: int = Field(default=30, ge=1)  # idle conversations and dedupe records
     run_every_minutes: int = Field(default=60, ge=1)  # the scheduled job inside `hotline serve`
+    # A tip nobody closed keeps its personal data at most this long after it was filed (nothing forever).
+    open_tip_max_days: int = Field(default=365, ge=1)
+
+
+class WorkflowSettings(_Section):
+    # Minutes to the first officer action: money moving now / an OTP just given, and other urgent tips.
+    first_action_minutes_harm: int = Field(default=15, ge=0)
+    first_action_minutes_urgent: int = Field(default=60, ge=0)
+    # A taken tip whose officer did nothing on it for this long goes back to the queue.
+    release_idle_minutes: int = Field(default=120, ge=5)
 
 
 class Settings(BaseSettings):
@@ -166,6 +176,7 @@ class Settings(BaseSettings):
     nlu: NluSettings = NluSettings()
     security: SecuritySettings = SecuritySettings()
     retention: RetentionSettings = RetentionSettings()
+    workflow: WorkflowSettings = WorkflowSettings()
     data_dir: str = "./var/data"
 
     @classmethod

@@ -32,9 +32,10 @@ from nlu.redact import redact
 from storage import audit
 from storage import blocks as blocks_repo
 from storage import conversations as conv_repo
+from storage.cases import CaseTargets
 from storage.crypto import Cipher
 from storage.db import Database
-from storage.schema import tips
+from storage.schema import tip_indicators, tips
 from storage.tips import Indicator, create_tip, open_data, seal_data
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class EngineConfig:
     block_after_violations: int = 5
     block_minutes: int = 30
     block_cache_seconds: float = 5.0  # how soon a block lifted by an officer elsewhere takes effect
+    case_targets: CaseTargets = field(default_factory=CaseTargets)  # first-action targets of new tips
 
 
 class NeedsDurableCommit(Exception):
@@ -228,6 +230,7 @@ class Engine:
             turn.conn, key=turn.inbound.key, user_id=turn.inbound.user_id, urgent=urgent, data=data,
             attachments=attachments, indicators=list(_indicators(slots)), sinks=self.config.sinks,
             prefix=self.config.reference_prefix, now=turn.now, cipher=self.cipher,
+            targets=self.config.case_targets, origin=_origin(turn.inbound),
         )
         log.info("tip %s filed (urgent=%s, channel=%s)", reference, urgent, turn.inbound.channel)
         return reference
@@ -247,6 +250,9 @@ class Engine:
             # A random reference unlinks the tip from this chat for good; the sealed ids are dropped.
             conn.execute(sa.update(tips).where(tips.c.id == row.id).values(
                 data=seal_data(self.cipher, row.id, data), reporter=None, reporter_ref=secrets.token_hex(32)))
+            # The indicator rows' reporter and address hashes could be recomputed from the chat id: replace them.
+            conn.execute(sa.update(tip_indicators).where(tip_indicators.c.tip_id == row.id).values(
+                reporter_key=secrets.token_hex(32), origin_key=None))
         log.info("parent asked to be forgotten: %d tip(s) anonymised", len(rows))
         return len(rows)
 
@@ -264,6 +270,12 @@ def _indicators(slots: dict[str, Any]) -> Sequence[Indicator]:
     if isinstance(slots.get("bank"), str):
         out += [Indicator("bank_account", m) for m in _BANK_ACCOUNT.findall(slots["bank"])]
     return out
+
+
+def _origin(msg: InboundMessage) -> str | None:
+    """The reporter's client address when the channel knows it (only its keyed hash is stored)."""
+    value = msg.extras.get("client_addr")
+    return value if isinstance(value, str) and value else None
 
 
 def utcnow() -> datetime:

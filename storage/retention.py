@@ -14,9 +14,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from storage import audit
+from storage.cases import forget_terms
 from storage.crypto import Cipher
-from storage.schema import conversations, inbound_messages, tip_attachments, tip_closures, tips
+from storage.schema import conversations, inbound_messages, tip_attachments, tip_closures, tip_indicators, tips
 from storage.tips import open_data, seal_data
+from storage.workflow_schema import tip_notes
 
 # Slots that can identify or describe the reporter; everything else in a report is about the scam.
 PERSONAL_SLOTS = frozenset({"contact_phone", "message_text", "bank", "commune", "screenshots"})
@@ -37,6 +39,13 @@ def anonymise_tip(conn: sa.Connection, *, cipher: Cipher, tip_id: int, sealed: s
     data.update(slots=slots, anonymised_at=now.isoformat(), consent={"contact": False})
     conn.execute(sa.update(tips).where(tips.c.id == tip_id).values(
         data=seal_data(cipher, tip_id, data), reporter=None, reporter_ref=secrets.token_hex(32)))
+    # Notes may quote or name the parent; the search index holds hashes of their words; the indicator rows'
+    # reporter and address hashes could be recomputed from a chat id. The indicators themselves (the
+    # scammer's number, domain, account) and the case's facets stay for clusters and statistics.
+    conn.execute(sa.delete(tip_notes).where(tip_notes.c.tip_id == tip_id))
+    forget_terms(conn, tip_id=tip_id)
+    conn.execute(sa.update(tip_indicators).where(tip_indicators.c.tip_id == tip_id).values(
+        reporter_key=secrets.token_hex(32), origin_key=None))
     files = conn.execute(sa.select(tip_attachments.c.sha256, tip_attachments.c.path)
                          .where(tip_attachments.c.tip_id == tip_id)).all()
     conn.execute(sa.delete(tip_attachments).where(tip_attachments.c.tip_id == tip_id))
@@ -50,8 +59,12 @@ def anonymise_tip(conn: sa.Connection, *, cipher: Cipher, tip_id: int, sealed: s
 
 
 def run_retention(conn: sa.Connection, *, cipher: Cipher, now: datetime, closed_tip_days: int,
-                  conversation_days: int) -> RetentionReport:
-    """One pass; safe to repeat. Runs as a unit of work (``Database.run``)."""
+                  conversation_days: int, open_tip_days: int | None = None) -> RetentionReport:
+    """One pass; safe to repeat. Runs as a unit of work (``Database.run``).
+
+    Closed tips lose their personal data ``closed_tip_days`` after closing; tips nobody closed lose it
+    ``open_tip_days`` after they were filed (the case stays open, its report anonymised).
+    """
     idle_before = now - timedelta(days=conversation_days)
     convs = conn.execute(sa.delete(conversations).where(conversations.c.updated_at < idle_before)).rowcount
     dedupe = conn.execute(sa.delete(inbound_messages).where(inbound_messages.c.created_at < idle_before)).rowcount
@@ -61,6 +74,15 @@ def run_retention(conn: sa.Connection, *, cipher: Cipher, now: datetime, closed_
         .join(tip_closures, tip_closures.c.tip_id == tips.c.id)
         .where(tip_closures.c.closed_at < closed_before, tip_closures.c.anonymised_at.is_(None))
     ).all()
+    if open_tip_days is not None:
+        filed_before = now - timedelta(days=open_tip_days)
+        stale = conn.execute(
+            sa.select(tips.c.id, tips.c.reference, tips.c.data)
+            .where(tips.c.created_at < filed_before, tips.c.reporter_ref.is_not(None),
+                   ~sa.exists().where(tip_closures.c.tip_id == tips.c.id))).all()
+        for row in stale:  # a closure row marks them done, so the next pass skips them
+            conn.execute(sa.insert(tip_closures).values(tip_id=row.id, closed_at=now))
+        due = [*due, *stale]
     files: list[str] = []
     for row in due:
         files += anonymise_tip(conn, cipher=cipher, tip_id=row.id, sealed=row.data, now=now)
@@ -79,9 +101,8 @@ def run_retention(conn: sa.Connection, *, cipher: Cipher, now: datetime, closed_
     return report
 
 
-def close_tip(conn: sa.Connection, *, tip_id: int, now: datetime) -> None:
-    """Mark a tip closed (the officers' console does this); retention counts from here."""
-    conn.execute(sa.update(tips).where(tips.c.id == tip_id).values(status="closed"))
-    exists = conn.execute(sa.select(tip_closures.c.tip_id).where(tip_closures.c.tip_id == tip_id)).first()
-    if exists is None:
-        conn.execute(sa.insert(tip_closures).values(tip_id=tip_id, closed_at=now))
+def close_tip(conn: sa.Connection, *, tip_id: int, now: datetime, outcome: str = "confirmed_scam") -> None:
+    """Close a tip as the system (tests, imports); officers close through :func:`storage.workflow.set_status`."""
+    from storage.workflow import SYSTEM, set_status
+
+    set_status(conn, viewer=SYSTEM, tip_id=tip_id, status="closed", outcome=outcome, now=now)

@@ -139,7 +139,7 @@ def case_by_id(conn: sa.Connection, *, viewer: Viewer, tip_id: int) -> CaseRow |
     return case_from_row(row) if row is not None else None
 
 
-def _require(conn: sa.Connection, viewer: Viewer, tip_id: int) -> CaseRow:
+def require_case(conn: sa.Connection, viewer: Viewer, tip_id: int) -> CaseRow:
     case = case_by_id(conn, viewer=viewer, tip_id=tip_id)
     if case is None:
         raise WorkflowError("no such tip")
@@ -190,7 +190,7 @@ def set_status(conn: sa.Connection, *, viewer: Viewer, tip_id: int, status: str,
     """Move a tip to ``status``; closing needs an ``outcome``; "reopen" is a move from closed to in_review."""
     if status not in STATUSES:
         raise WorkflowError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
-    case = _require(conn, viewer, tip_id)
+    case = require_case(conn, viewer, tip_id)
     if status == "closed":
         if outcome not in OUTCOMES:
             raise WorkflowError(f"closing needs an outcome: one of {', '.join(OUTCOMES)}")
@@ -215,7 +215,7 @@ def set_status(conn: sa.Connection, *, viewer: Viewer, tip_id: int, status: str,
     conn.execute(sa.update(tips).where(tips.c.id == tip_id).values(status=status))
     _changed(conn, viewer=viewer, case=case, action=action, now=now, ip=ip, values=values,
              detail={"from": case.status, "to": status, **({"outcome": outcome} if outcome else {})})
-    return _require(conn, viewer, tip_id)
+    return require_case(conn, viewer, tip_id)
 
 
 def _start_retention(conn: sa.Connection, *, tip_id: int, now: datetime) -> None:
@@ -239,7 +239,7 @@ def assign(conn: sa.Connection, *, viewer: Viewer, tip_id: int, assignee_id: int
     Officers may take a tip or give up their own; assigning someone else is a supervisor's job. Taking a new
     tip puts it in review.
     """
-    case = _require(conn, viewer, tip_id)
+    case = require_case(conn, viewer, tip_id)
     if not viewer.whole_province:
         if assignee_id not in (viewer.user_id, None):
             raise WorkflowError("only a supervisor assigns tips to other officers")
@@ -257,7 +257,7 @@ def assign(conn: sa.Connection, *, viewer: Viewer, tip_id: int, assignee_id: int
     if assignee_unit:
         detail["unit"] = assignee_unit
     _changed(conn, viewer=viewer, case=case, action=action, detail=detail, now=now, ip=ip, values=values)
-    return _require(conn, viewer, tip_id)
+    return require_case(conn, viewer, tip_id)
 
 
 def release_idle(conn: sa.Connection, *, now: datetime, idle_minutes: int) -> int:
@@ -295,7 +295,7 @@ def add_note(conn: sa.Connection, *, viewer: Viewer, tip_id: int, body: str, cip
         raise WorkflowError("the note is empty")
     if len(text) > 4000:
         raise WorkflowError("a note holds at most 4000 characters")
-    case = _require(conn, viewer, tip_id)
+    case = require_case(conn, viewer, tip_id)
     conn.execute(sa.insert(tip_notes), {"tip_id": tip_id, "author_id": viewer.user_id, "at": now,
                                         "body": cipher.seal_text(text, aad=_note_aad(tip_id))})
     _changed(conn, viewer=viewer, case=case, action="note", detail={"chars": len(text)}, now=now, ip=ip)
@@ -388,3 +388,24 @@ def bulk(conn: sa.Connection, *, viewer: Viewer, tip_ids: Sequence[int], action:
             ref = conn.execute(sa.select(tip_cases.c.reference).where(tip_cases.c.tip_id == tip_id)).scalar()
             errors.append(f"{ref or tip_id}: {exc}")
     return done, errors
+
+
+def card_press(conn: sa.Connection, *, reference: str, action: str, telegram_user_id: str, now: datetime,
+               officer: Viewer | None = None) -> bool:
+    """An officer pressed "acknowledge" or "assign to me" on the tip's card in the officers' Telegram group.
+
+    The same workflow state the console changes: acknowledging counts as the first action; assigning makes the
+    officer's console account (``officer``, matched by their Telegram id) the assignee. An officer without a
+    console account is still recorded in the history. Returns False for an unknown tip.
+    """
+    case = case_of(conn, viewer=SYSTEM, reference=reference)
+    if case is None:
+        return False
+    actor = Viewer(user_id=officer.user_id if officer else -1, role=officer.role if officer else "officer",
+                   unit_id=officer.unit_id if officer else None, actor=f"telegram:{telegram_user_id}")
+    if action == "assign" and officer is not None and case_by_id(conn, viewer=officer, tip_id=case.tip_id):
+        assign(conn, viewer=actor, tip_id=case.tip_id, assignee_id=officer.user_id, now=now)
+        return True
+    _changed(conn, viewer=actor, case=case, action="ack" if action == "ack" else "claim", now=now, ip=None,
+             detail={"via": "telegram", "console_account": officer is not None})
+    return True

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+import sqlalchemy as sa
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
@@ -19,6 +20,7 @@ from bot.channels.telegram.parse import TipPress
 from bot.channels.telegram.render import Call, inert_link, split_text
 from bot.runtime import Runtime
 from storage import telegram_store as store
+from storage import workflow
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -198,6 +200,24 @@ def status_lines(actions: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _record_press(conn: sa.Connection, *, press: TipPress, now: datetime) -> bool:
+    """The card's own record (who pressed, for its status lines) and the tip's workflow, in one transaction."""
+    # "Assign to me" moves the tip to whoever pressed last; "acknowledge" is recorded once per officer.
+    record = store.assign_tip if press.action == "assign" else functools.partial(store.record_tip_action,
+                                                                                 action="ack")
+    new = record(conn, reference=press.reference, now=now, officer_id=press.officer_id,
+                 officer_name=press.officer_name[:128], chat_id=str(press.chat_id), message_id=press.message_id)
+    if new:
+        workflow.card_press(conn, reference=press.reference, action=press.action,
+                            telegram_user_id=str(press.officer_id), now=now, officer=console_officer(conn, press))
+    return new
+
+
+def console_officer(conn: sa.Connection, press: TipPress) -> workflow.Viewer | None:
+    """The console account of the officer who pressed, matched by Telegram user id (None without one)."""
+    return None
+
+
 async def handle_press(press: TipPress, *, db: Database, answer: Answer) -> list[Call]:
     """Authorise and record an officer's button press; returns the card edit to queue (if any)."""
     if not press.authorised:
@@ -210,12 +230,7 @@ async def handle_press(press: TipPress, *, db: Database, answer: Answer) -> list
     if press.action not in ("ack", "assign") or not press.reference:
         await answer(press.callback_id, None, False)
         return []
-    # "Assign to me" moves the tip to whoever pressed last; "acknowledge" is recorded once per officer.
-    record = store.assign_tip if press.action == "assign" else functools.partial(store.record_tip_action,
-                                                                                 action="ack")
-    new = await db.run(record, reference=press.reference, now=utcnow(), officer_id=press.officer_id,
-                       officer_name=press.officer_name[:128], chat_id=str(press.chat_id),
-                       message_id=press.message_id)
+    new = await db.run(_record_press, press=press, now=utcnow())
     done = texts.ACK_DONE if press.action == "ack" else texts.ASSIGN_DONE
     await answer(press.callback_id, done.format(reference=press.reference) if new else texts.ALREADY_DONE, False)
     if not new or press.message_id is None:
