@@ -13,9 +13,8 @@ import sqlalchemy as sa
 from bot.intake.units_csv import parse_units_csv
 from handlers.checks import CheckRequest, check
 from handlers.search import query_terms
-from storage import audit
+from storage import audit, tip_links, workflow
 from storage import queue as q
-from storage import tip_links, workflow
 from storage.db import Database
 from storage.keys import ConversationKey
 from storage.reference import report_counts
@@ -157,7 +156,7 @@ async def test_whole_workflow_with_history_and_audit(db: Database) -> None:
     def work(conn: sa.Connection) -> None:
         ref = file_tip(conn, 1, urgent=True)
         tid = tip_id(conn, ref)
-        case = workflow.assign(conn, viewer=OFFICER_TT, tip_id=tid, assignee_id=OFFICER_TT.user_id, now=NOW, ip="10.1.1.1")
+        case = workflow.assign(conn, viewer=OFFICER_TT, tip_id=tid, assignee_id=1, now=NOW, ip="10.1.1.1")
         assert (case.status, case.assignee_id, case.first_action_at is not None) == ("in_review", 1, True)
         assert case.first_action(NOW) == "met"
         with pytest.raises(WorkflowError):
@@ -271,7 +270,8 @@ async def test_cluster_and_referrals_are_shared_by_every_tip_naming_the_indicato
         (entry,) = tip_links.cluster(conn, viewer=OFFICER_TT, tip_id=first, cipher=TEST_CIPHER)
         assert entry.tips == 3 and [s.reference for s in entry.others] == [second_ref]  # not the other unit's
         assert other_unit not in [s.reference for s in entry.others]
-        assert [(r.target, r.status, r.note) for r in entry.referrals] == [("bank", "done", "Gửi Vietcombank CN Cà Mau")]
+        expected = [("bank", "done", "Gửi Vietcombank CN Cà Mau")]
+        assert [(r.target, r.status, r.note) for r in entry.referrals] == expected
         assert tip_links.referral_counts(conn) == {("bank_account", "bank", "done"): 1}
 
     await db.run(work)
