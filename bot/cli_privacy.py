@@ -105,7 +105,8 @@ def retention_run(ctx: click.Context) -> None:
         try:
             return await db.run(run_retention, cipher=build_cipher(settings), now=datetime.now(UTC),
                                 closed_tip_days=settings.retention.closed_tip_days,
-                                conversation_days=settings.retention.conversation_days)
+                                conversation_days=settings.retention.conversation_days,
+                                data_dir=Path(settings.data_dir))
         finally:
             await db.dispose()
 

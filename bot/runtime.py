@@ -19,6 +19,7 @@ from nlu.api import NluEngine, default_engine
 from storage.crypto import Cipher, CryptoError, cipher_from_file
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.perms import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,6 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
                     understand=nlu_engine.parse, low_confidence=settings.nlu.low_confidence,
                     remote_parse=remote.parse if remote is not None else None)
     data_dir = Path(settings.data_dir)
-    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(private_dir, data_dir)
     return Runtime(settings=settings, db=db, flows=flows, engine=engine, data_dir=data_dir, cipher=cipher,
                    nlu=nlu_engine, remote_nlu=remote)
