@@ -53,6 +53,15 @@ def shape_problem(raw: dict[str, Any]) -> str | None:
         if key in raw and not isinstance(raw[key], dict):
             return f"{key} is {type(raw[key]).__name__}, not an object"
     for key in _CHAT_CARRIERS:
-        if isinstance(raw.get(key), dict) and "chat" in raw[key] and not isinstance(raw[key]["chat"], dict):
-            return f"{key}.chat is not an object"
+        carrier = raw.get(key)
+        if isinstance(carrier, dict) and "chat" in carrier:
+            if not isinstance(carrier["chat"], dict):
+                return f"{key}.chat is not an object"
+            if "id" in carrier["chat"] and _chat_id(carrier) is None:
+                return f"{key}.chat.id is not a number"
+    query = raw.get("callback_query")
+    if isinstance(query, dict):
+        for key in ("message", "from"):
+            if key in query and not isinstance(query[key], dict):
+                return f"callback_query.{key} is not an object"
     return None
