@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import stat
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,8 +21,8 @@ from bot.logsetup import UVICORN_LOGGING, setup_logging
 from handlers.messages import ConversationKey
 from storage import blocks
 from storage import conversations as repo
-from storage.crypto import Cipher
 from storage.conversations import chat_ref
+from storage.crypto import Cipher
 from storage.files import store_attachment
 from storage.retention import run_retention
 from storage.schema import conversations
@@ -32,7 +33,7 @@ BODY = {"user_id": "a b", "text": "mã OTP là 918273, thẻ 4111 1111 1111 1111
 
 
 @pytest.fixture
-def log_file(tmp_path: Path) -> Path:
+def log_file(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "logs" / "hotline.log"
     setup_logging("INFO", str(path))
     yield path
@@ -120,7 +121,8 @@ async def test_uploads_over_the_rate_are_not_written(tmp_path: Path) -> None:
 async def test_a_rejected_second_attachment_leaves_no_first_file(tmp_path: Path) -> None:
     async with hotline(tmp_path) as h, h.client() as client:
         r = await client.post("/api/v1/messages", json={"user_id": "u1", "attachments": [
-            {"content_base64": base64.b64encode(PNG).decode()}, {"content_base64": base64.b64encode(b"MZ..").decode()}]})
+            {"content_base64": base64.b64encode(PNG).decode()},
+            {"content_base64": base64.b64encode(b"MZ..").decode()}]})
     assert r.status_code == 422 and attachment_files(tmp_path) == []
 
 
