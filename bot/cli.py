@@ -87,7 +87,7 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
     from bot.logsetup import UVICORN_LOGGING, setup_logging
     from bot.runtime import build_runtime, tune_for_serving
     from bot.services import Service, forwarder_service, retention_service
-    from bot.startup import honour_signals_while_starting
+    from bot.startup import hand_signals_to_the_server, honour_signals_while_starting
     from bot.web import create_app
 
     settings = obj.settings
@@ -128,6 +128,7 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
         config = uvicorn.Config(app, host=host or settings.server.host, port=port or settings.server.port,
                                 log_level="info", lifespan="on", **UVICORN_LOGGING)
         click.echo(f"Hotline listening on http://{config.host}:{config.port}/  (Ctrl-C to stop)")
+        hand_signals_to_the_server()
         await uvicorn.Server(config).serve()
 
     _run(main())

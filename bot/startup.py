@@ -33,3 +33,9 @@ def _stop(signum: int, _frame: FrameType | None) -> None:
 def honour_signals_while_starting() -> None:
     for sig in EXIT_CODES:
         signal.signal(sig, _stop)
+
+
+def hand_signals_to_the_server() -> None:
+    """Back to Python's defaults just before uvicorn installs its own (it re-raises them after shutdown)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,6 +60,8 @@ def running(conn: sa.Connection, *, now: datetime) -> list[dict[str, Any]]:
 def sync(conn: sa.Connection, *, cipher: Cipher, process: str, started_at: datetime, now: datetime) -> str:
     """Adopt the published key (if published after this process started), report the key in use."""
     target = published(conn)
+    if target is not None and target[1].tzinfo is None:  # SQLite hands back naive UTC
+        target = (target[0], target[1].replace(tzinfo=UTC))
     if target is not None and target[1] >= started_at and target[0] != cipher.current:
         key_id = target[0]
         if key_id not in cipher.keys and cipher.reload is not None:
