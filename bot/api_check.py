@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any, Self
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot import jsonbody
+from bot.errors import error_response, validation_message
+from bot.openapi import inline_schema
 from handlers.checks import CheckRequest, check
 from handlers.checks.codes import ASKED, Asked, Role, Severity, Verdict
 from handlers.checks.request import MAX_TEXT
@@ -68,9 +71,21 @@ class CheckOut(BaseModel):
     advice: str
 
 
-@router.post("/api/v1/check", response_model=CheckOut, tags=["check"])
-async def post_check(body: CheckBody, request: Request) -> dict[str, Any]:
+@router.post("/api/v1/check", response_model=CheckOut, tags=["check"],
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": inline_schema(CheckBody)}}}},
+             responses={400: {"description": "Malformed JSON"}, 415: {"description": "Not JSON"},
+                        422: {"description": "Wrong fields"}})
+async def post_check(request: Request) -> Any:
     """Is this call / link / message from the school real? Deterministic, explained, no network access."""
+    # Read by the one JSON reader (bot/jsonbody.py) rather than FastAPI's: NaN, deep nesting, lone
+    # surrogates and other content types are refused cleanly instead of failing with a 500.
+    try:
+        body = CheckBody.model_validate(await jsonbody.read_json(request))
+    except jsonbody.BodyError as exc:
+        return error_response(str(exc), exc.status, code=exc.code)
+    except ValidationError as exc:
+        return error_response(validation_message(exc), 422)
     db: Database = request.app.state.db
     result = await db.run(check, body.to_request())
     return result.to_json()

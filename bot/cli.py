@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -43,12 +44,21 @@ class Ctx:
 
 async def open_database(settings: Settings) -> Database:
     """The database for a one-off command; an SQLite file is created and migrated on first use."""
+    from bot import dbcheck
     from storage.db import Database
     from storage.migrate import upgrade
 
     database = Database(settings.database.url)
-    if database.sqlite:
-        await upgrade(database)
+    try:
+        if database.sqlite:
+            try:
+                await upgrade(database)
+            except Exception as exc:
+                raise dbcheck.DatabaseUnavailable(dbcheck.explain(database.url, exc)) from None
+        await dbcheck.check(database)
+    except BaseException:
+        await database.dispose()
+        raise
     return database
 
 
@@ -58,6 +68,8 @@ async def open_database(settings: Settings) -> Database:
 @click.pass_context
 def cli(ctx: click.Context, config: str | None) -> None:
     """Hotline: report and check school-impersonation scams (web, Telegram, Zalo, terminal)."""
+    # Everything this process creates (database, WAL, logs, keys, attachments) is the owner's alone.
+    os.umask(0o077)
     ctx.obj = Ctx(config)
 
 
@@ -69,18 +81,35 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
     """Run the bot: HTTP chat API and start page (SQLite is created and upgraded automatically)."""
     import uvicorn
 
+    from bot import dbcheck
     from bot.intake import build_sinks
-    from bot.logsetup import setup_logging
+    from bot.keywatch import key_watch_service
+    from bot.logsetup import UVICORN_LOGGING, setup_logging
     from bot.runtime import build_runtime, tune_for_serving
     from bot.services import Service, forwarder_service, retention_service, workflow_service
+    from bot.startup import hand_signals_to_the_server, honour_signals_while_starting
     from bot.web import create_app
 
     settings = obj.settings
     setup_logging(settings.logging.level, settings.logging.file)
+    honour_signals_while_starting()  # until uvicorn takes the signals over, SIGTERM/SIGINT stop us at once
 
     async def main() -> None:
-        runtime = await build_runtime(settings)
+        try:
+            runtime = await build_runtime(settings)
+        except dbcheck.DatabaseUnavailable:
+            raise
+        except Exception as exc:
+            if not _database_fault(exc):
+                raise
+            raise dbcheck.DatabaseUnavailable(dbcheck.explain(settings.database.url, exc)) from None
+        try:
+            await dbcheck.check(runtime.db)  # "listening" only once the database answers and is migrated
+        except BaseException:
+            await runtime.close()
+            raise
         services: list[tuple[str, Service]] = [("retention", retention_service(runtime)),
+                                               ("keys", key_watch_service(runtime)),
                                                ("workflow", workflow_service(runtime))]
         telegram = cards = None
         if settings.telegram.token:
@@ -98,8 +127,9 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
             app.include_router(telegram_router(runtime, service=telegram))
         tune_for_serving()
         config = uvicorn.Config(app, host=host or settings.server.host, port=port or settings.server.port,
-                                log_level="info", access_log=False, lifespan="on")
+                                log_level="info", lifespan="on", **UVICORN_LOGGING)
         click.echo(f"Hotline listening on http://{config.host}:{config.port}/  (Ctrl-C to stop)")
+        hand_signals_to_the_server()
         await uvicorn.Server(config).serve()
 
     _run(main())
@@ -139,14 +169,21 @@ def db() -> None:
 @click.pass_obj
 def db_upgrade(obj: Ctx, revision: str) -> None:
     """Apply migrations (PostgreSQL needs this before serve; SQLite does it itself)."""
+    from bot import dbcheck
     from storage.db import Database
     from storage.migrate import current_revision, upgrade
 
     async def main() -> tuple[str, ...]:
         database = Database(obj.settings.database.url)
         try:
-            await upgrade(database, revision)
-            return await current_revision(database)
+            await dbcheck.ping(database)
+            try:
+                await upgrade(database, revision)
+                return await current_revision(database)
+            except Exception as exc:
+                if not _database_fault(exc):
+                    raise
+                raise dbcheck.DatabaseUnavailable(dbcheck.explain(database.url, exc)) from None
         finally:
             await database.dispose()
 
@@ -230,6 +267,7 @@ def tips_show(obj: Ctx, reference: str) -> None:
 
 
 def _register() -> None:
+    from bot.cli_apikeys import apikeys_group
     from bot.cli_check import blocklist_group, check_command, import_group
     from bot.cli_intake import forwarder_command, outbox_group, units_import_command
     from bot.cli_nlu import nlu_group
@@ -245,12 +283,33 @@ def _register() -> None:
     import_group.add_command(units_import_command)  # hotline import units FILE.csv
     for command in (check_command, import_group, blocklist_group, forwarder_command, outbox_group, telegram_group,
                     nlu_group,
-                    keys, retention, export_subject_command, blocks, audit_command):
+                    keys, retention, export_subject_command, blocks, audit_command, apikeys_group):
         cli.add_command(command)
 
 
 _register()
 
 
+def _database_fault(exc: BaseException) -> bool:
+    """A failure to reach or open the database (rather than a bug): said in one line, not a traceback."""
+    import sqlalchemy as sa
+
+    return isinstance(exc, (OSError, TimeoutError, sa.exc.OperationalError, sa.exc.InterfaceError)) or (
+        type(exc).__module__.startswith("asyncpg"))
+
+
 def main() -> None:
-    cli()
+    from bot.dbcheck import DatabaseUnavailable
+    from storage.crypto import CryptoError
+
+    try:
+        cli()
+    except ConfigError as exc:  # raised after settings loaded (e.g. a sink missing its URL)
+        click.echo(str(exc).splitlines()[0], err=True)
+        sys.exit(2)
+    except CryptoError as exc:  # keys from configuration that do not decode
+        click.echo(f"config: security: {exc}", err=True)
+        sys.exit(2)
+    except DatabaseUnavailable as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)

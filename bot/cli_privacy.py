@@ -34,17 +34,38 @@ def keys() -> None:
 @keys.command("status")
 @click.pass_context
 def keys_status(ctx: click.Context) -> None:
-    """Which key seals new data, and which keys are known."""
+    """Which key seals new data, which keys are known, and which key each running process uses."""
+    from bot.cli import open_database
     from bot.runtime import build_cipher
+    from storage import keystate
 
-    cipher = build_cipher(_settings(ctx))
+    settings = _settings(ctx)
+    cipher = build_cipher(settings)
     click.echo(f"current key: {cipher.current}; known keys: {', '.join(sorted(cipher.keys))}")
+
+    async def main() -> tuple[Any, list[dict[str, Any]]]:
+        db = await open_database(settings)
+        try:
+            now = datetime.now(UTC)
+            return await db.run(keystate.published), await db.run(keystate.running, now=now)
+        finally:
+            await db.dispose()
+
+    published, procs = asyncio.run(main())
+    if published is not None:
+        click.echo(f"made current by `keys rotate`: {published[0]} at {published[1]:%Y-%m-%d %H:%M:%S}")
+    if not procs:
+        click.echo("running processes: none seen in the last few seconds")
+    for p in procs:
+        behind = "" if p["key_id"] == cipher.current else "  (NOT the current key)"
+        click.echo(f"running process {p['process']}: seals with {p['key_id']}{behind}")
 
 
 @keys.command("rotate")
 @click.option("--batch", default=200, show_default=True, help="rows per transaction")
+@click.option("--wait", default=15.0, show_default=True, help="seconds to wait for running servers to switch")
 @click.pass_context
-def keys_rotate(ctx: click.Context, batch: int) -> None:
+def keys_rotate(ctx: click.Context, batch: int, wait: float) -> None:
     """Make a new key current (key file) and re-encrypt everything under it, without stopping the bot.
 
     With keys in configuration, first add the new key and set security.current_key (restart or let the
@@ -52,7 +73,7 @@ def keys_rotate(ctx: click.Context, batch: int) -> None:
     """
     from bot.cli import open_database
     from bot.runtime import build_cipher
-    from storage import audit
+    from storage import audit, keystate
     from storage.crypto import add_key_to_file
     from storage.rekey import rekey_batch, rekey_file, rekey_replies, sealed_files
 
@@ -65,6 +86,13 @@ def keys_rotate(ctx: click.Context, batch: int) -> None:
     async def main() -> tuple[int, int]:
         db = await open_database(settings)
         try:
+            # Running servers switch to the new key within seconds (bot/keywatch.py); converting old rows
+            # before they have would leave the rows they write meanwhile under the old key.
+            await db.run(keystate.publish_current, key_id=cipher.current, now=datetime.now(UTC))
+            lagging = await _wait_for_processes(db, cipher.current, wait)
+            for process in lagging:
+                click.echo(f"warning: running process {process} still seals with an older key "
+                           "(is the new key in its configuration?)", err=True)
             after: dict[str, int] = {}
             total = 0
             while True:  # small transactions: the bot keeps writing between them
@@ -83,6 +111,19 @@ def keys_rotate(ctx: click.Context, batch: int) -> None:
 
     values, files = asyncio.run(main())
     click.echo(f"re-encrypted {values} values and {files} files under key {cipher.current}")
+
+
+async def _wait_for_processes(db: Any, key_id: str, seconds: float) -> list[str]:
+    """Wait until every running process reports ``key_id``; returns those that did not in time."""
+    from storage import keystate
+
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        procs = await db.run(keystate.running, now=datetime.now(UTC))
+        lagging = [p["process"] for p in procs if p["key_id"] != key_id]
+        if not lagging or asyncio.get_running_loop().time() >= deadline:
+            return lagging
+        await asyncio.sleep(0.5)
 
 
 @click.group()
@@ -106,7 +147,8 @@ def retention_run(ctx: click.Context) -> None:
             return await db.run(run_retention, cipher=build_cipher(settings), now=datetime.now(UTC),
                                 closed_tip_days=settings.retention.closed_tip_days,
                                 conversation_days=settings.retention.conversation_days,
-                                open_tip_days=settings.retention.open_tip_max_days)
+                                open_tip_days=settings.retention.open_tip_max_days,
+                                data_dir=Path(settings.data_dir))
         finally:
             await db.dispose()
 

@@ -21,6 +21,7 @@ from storage.cases import CaseTargets, backfill_cases
 from storage.crypto import Cipher, CryptoError, cipher_from_file
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.perms import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,6 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
     while await db.run(backfill_cases, cipher=cipher, now=datetime.now(UTC), targets=config.case_targets):
         pass
     data_dir = Path(settings.data_dir)
-    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(private_dir, data_dir)
     return Runtime(settings=settings, db=db, flows=flows, engine=engine, data_dir=data_dir, cipher=cipher,
                    nlu=nlu_engine, remote_nlu=remote)

@@ -6,6 +6,7 @@ A bad value stops start-up with :class:`ConfigError`, whose message is one line 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     YamlConfigSettingsSource,
 )
 
@@ -47,6 +49,22 @@ class ServerSettings(_Section):
     port: int = Field(default=8080, ge=1, le=65535)
     public_url: str = ""  # how the police reach us (attachment links in tips); empty: http://host:port
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges); empty: the peer is the client.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # FastAPI's interactive /docs loads its code from a CDN: off unless asked for (/openapi.json stays).
+    api_docs: bool = False
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR range") from None
+        return value
 
 
 class LoggingSettings(_Section):
@@ -142,6 +160,12 @@ class SecuritySettings(_Section):
     # A chat that keeps hitting the limit is blocked for this long (officers can lift it).
     block_after_violations: int = Field(default=5, ge=1)
     block_minutes: int = Field(default=30, ge=1)
+    # Per client address (many parents can share one: carrier NAT, a school network), whatever the chat id.
+    address_burst: int = Field(default=300, ge=1)
+    address_per_minute: int = Field(default=300, ge=1)
+    # New web-chat sessions one address may open: a burst, then this many per hour.
+    new_sessions_burst: int = Field(default=30, ge=1)
+    new_sessions_per_hour: int = Field(default=120, ge=1)
 
 
 class RetentionSettings(_Section):
@@ -213,5 +237,33 @@ def load_settings(config_file: str | None = None, **overrides: Any) -> Settings:
         key = ".".join(str(p) for p in first["loc"]) or "(root)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"config: {key}: {first['msg']}{more}") from None
+    except SettingsError as exc:
+        # pydantic-settings names only the section ("intake") of an environment value it cannot decode.
+        raise ConfigError(_env_culprit(overrides) or f"config: {exc}".splitlines()[0]) from None
     except (OSError, ValueError) as exc:  # unreadable or malformed YAML
         raise ConfigError(f"config: {exc}".splitlines()[0]) from None
+
+
+def _env_culprit(overrides: dict[str, Any]) -> str | None:
+    """The HOTLINE_* variable whose value is not the JSON its (list or mapping) key needs, named as a key."""
+    for name, value in sorted(os.environ.items()):
+        if not name.startswith("HOTLINE_") or name == "HOTLINE_CONFIG":
+            continue
+        try:
+            json.loads(value)
+            continue
+        except ValueError:
+            pass
+        os.environ.pop(name)
+        try:
+            Settings(**overrides)
+            fixed = True
+        except (SettingsError, ValidationError, ValueError, OSError):
+            fixed = False
+        finally:
+            os.environ[name] = value
+        if fixed:
+            key = name.removeprefix("HOTLINE_").lower().replace("__", ".")
+            return (f"config: {key}: {name} is not valid JSON; lists and mappings are written as JSON, "
+                    f"e.g. {name}='[\"console\", \"webhook\"]'")
+    return None

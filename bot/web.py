@@ -11,10 +11,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot import errors, jsonbody
 from bot.api_check import router as check_router
-from bot.channels.http_api import bad_request, make_router, parse_json_body
+from bot.channels.http_api import bad_request, make_router
+from bot.clientaddr import AddressLimit, AddressLimits, parse_networks
+from bot.docs import install_docs_csp
+from bot.errors import error_bytes
+from bot.health import make_router as health_router
 from bot.intake.model import TipV1
 from bot.intake.model import json_schema as tip_json_schema
+from bot.logsetup import UVICORN_LOGGING
 from bot.runtime import Runtime
 from bot.services import Service, Supervisor
 from bot.webchat import make_router as webchat_router
@@ -70,7 +76,7 @@ class _TooLarge(Exception):
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    body = f'{{"error": "request body larger than {limit} bytes"}}'.encode()
+    body = error_bytes(f"request body larger than {limit} bytes", 413)
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
@@ -91,9 +97,18 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True,
             if close_on_shutdown:
                 await runtime.close()
 
-    app = FastAPI(title="Hotline", version="1", lifespan=lifespan)
+    settings = runtime.settings
+    docs = settings.server.api_docs
+    app = FastAPI(title="Hotline", version="1", lifespan=lifespan, docs_url="/docs" if docs else None,
+                  redoc_url=None)
     app.state.runtime = runtime
     app.state.db = runtime.db
+    sec = settings.security
+    app.state.address_limits = limits = AddressLimits(
+        burst=sec.address_burst, per_minute=sec.address_per_minute, sessions_burst=sec.new_sessions_burst,
+        sessions_per_hour=sec.new_sessions_per_hour)
+    errors.install(app)
+    app.include_router(health_router(runtime))
     app.include_router(make_router(runtime))
     app.include_router(check_router)
     app.include_router(webchat_router(runtime))  # "/", "/chat", the widget and its endpoints
@@ -108,15 +123,16 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True,
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
                   "type": "object", "required": ["text"],
                   "properties": {"text": {"type": "string", "maxLength": 4000}}}}}}},
-              responses={200: {"description": "The parse"}, 400: {"description": "Malformed request"}})
+              responses={200: {"description": "The parse"}, 400: {"description": "Malformed request"},
+                         415: {"description": "Not JSON"}, 422: {"description": "No usable text"}})
     async def nlu_parse(request: Request) -> JSONResponse:
         try:
-            body = parse_json_body(await request.body())
-        except ValueError as exc:
-            return bad_request(str(exc))
+            body = await jsonbody.read_json(request)
+        except jsonbody.BodyError as exc:
+            return bad_request(str(exc), exc.status, code=exc.code)
         text = body.get("text") if isinstance(body, dict) else None
         if not isinstance(text, str) or not text.strip() or len(text) > 4000:
-            return bad_request("text: a non-empty string of at most 4000 characters is required")
+            return bad_request("text: a non-empty string of at most 4000 characters is required", 422)
         clean, _ = redact(text)  # a pasted OTP or card number never reaches the model or a remote server
         if runtime.remote_nlu is not None:
             result = await runtime.remote_nlu.parse(clean)
@@ -124,15 +140,13 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True,
             result = await asyncio.to_thread(runtime.nlu.parse, clean)
         return JSONResponse(result.to_rasa())
 
-    @app.get("/healthz", summary="Liveness and database check")
-    async def healthz() -> JSONResponse:
-        async with runtime.db.engine.connect() as conn:
-            await conn.exec_driver_sql("SELECT 1")
-        return JSONResponse({"status": "ok"})
-
-    app.add_middleware(BodyLimit, limit=runtime.settings.server.max_body_bytes)
+    if docs:
+        install_docs_csp(app)
+    app.add_middleware(BodyLimit, limit=settings.server.max_body_bytes)
+    # Outermost: the client's address is known (and its rate checked) before anything reads a byte.
+    app.add_middleware(AddressLimit, trusted=parse_networks(settings.server.trusted_proxies), limits=limits)
     return app
 
 
 def app_kwargs() -> dict[str, Any]:  # pragma: no cover - uvicorn options shared by serve and bench
-    return {"log_level": "warning", "access_log": False}
+    return {"log_level": "warning", **UVICORN_LOGGING}

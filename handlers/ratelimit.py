@@ -65,6 +65,15 @@ class RateLimiter:
         self._global.tokens -= 1.0
         return Verdict.OK
 
+    def has_token(self, key: Hashable) -> bool:
+        """Would ``check`` pass now? Spends nothing (an upload asks before it stores a single byte)."""
+        now = self.clock()
+        bucket = self._buckets.get(key)
+        tokens = self.user_burst if bucket is None else min(
+            self.user_burst, bucket.tokens + (now - bucket.updated) * self.user_rate)
+        global_tokens = min(self.global_rate, self._global.tokens + (now - self._global.updated) * self.global_rate)
+        return tokens >= 1.0 and global_tokens >= 1.0
+
     def reset(self, key: Hashable) -> None:
         """Forget a chat's history (after a block, so it starts fresh when the block ends)."""
         self._buckets.pop(key, None)

@@ -24,6 +24,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from storage.perms import private_dir
+
 _VERSION = b"\x01"
 _NONCE = 12
 
@@ -132,7 +134,7 @@ def load_key_file(path: Path) -> dict[str, Any]:
 
 def write_key_file(path: Path, content: Mapping[str, Any]) -> None:
     """Write atomically with owner-only permissions (the keys protect every reporter's data)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -27,6 +27,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from storage.perms import private_file
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -38,7 +40,8 @@ def is_sqlite(url: str) -> bool:
 def _ensure_sqlite_dir(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 before SQLite opens it: the WAL and shared-memory files copy the database's mode.
+        private_file(Path(database).expanduser())
 
 
 def _install_sqlite_pragmas(sync_engine: sa.Engine) -> None:

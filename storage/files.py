@@ -7,10 +7,12 @@ the data directory alone shows no screenshot. Synchronous: call through ``asynci
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from storage.crypto import Cipher
 from storage.keys import Attachment
+from storage.perms import private_dir, write_private
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
@@ -41,22 +43,29 @@ def _aad(digest: str) -> str:
     return f"attachment:{digest}"
 
 
-def store_attachment(data_dir: Path, data: bytes, *, cipher: Cipher, file_name: str | None = None) -> Attachment:
-    """Seal and write the bytes once (by SHA-256) and describe them. Raises :class:`RejectedFile`."""
+def check_attachment(data: bytes) -> str:
+    """The file's type if we accept it (size and magic bytes); raises :class:`RejectedFile`. Writes nothing."""
     if not data:
         raise RejectedFile("empty file")
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise RejectedFile(f"larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB")
-    mime, _ext = sniff(data)
+    return sniff(data)[0]
+
+
+def store_attachment(data_dir: Path, data: bytes, *, cipher: Cipher, file_name: str | None = None) -> Attachment:
+    """Seal and write the bytes once (by SHA-256) and describe them. Raises :class:`RejectedFile`."""
+    mime = check_attachment(data)
     digest = hashlib.sha256(data).hexdigest()
     folder = data_dir / "attachments" / digest[:2]
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     # A neutral extension: the file on disk is ciphertext, never something a server could hand out as-is.
     path = folder / f"{digest}.sealed"
     if not path.exists():
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(cipher.seal(data, aad=_aad(digest)))
+        write_private(tmp, cipher.seal(data, aad=_aad(digest)))
         tmp.replace(path)
+    else:
+        os.utime(path)  # sent again: the orphan sweep counts its age from the newest upload
     kind = "document" if mime == "application/pdf" else "photo"
     safe_name = Path(file_name).name[:200] if file_name else None
     return Attachment(kind=kind, mime_type=mime, size=len(data), sha256=digest, path=str(path), file_name=safe_name)

@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from storage.crypto import Cipher
+from storage.perms import write_private
 from storage.schema import conversations, inbound_messages, tips
 from storage.tips import data_aad, reporter_aad
 
@@ -73,7 +74,7 @@ def rekey_file(cipher: Cipher, path: Path) -> bool:
         return False
     aad = f"attachment:{sha256}"
     tmp = path.with_suffix(".rekey")
-    tmp.write_bytes(cipher.seal(cipher.open(blob, aad=aad), aad=aad))
+    write_private(tmp, cipher.seal(cipher.open(blob, aad=aad), aad=aad))
     tmp.replace(path)
     return True
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from storage import audit
 from storage.cases import forget_terms
 from storage.crypto import Cipher
+from storage.filesweep import sweep_orphans
 from storage.schema import conversations, inbound_messages, tip_attachments, tip_closures, tip_indicators, tips
 from storage.tips import open_data, seal_data
 from storage.workflow_schema import tip_notes
@@ -59,11 +60,13 @@ def anonymise_tip(conn: sa.Connection, *, cipher: Cipher, tip_id: int, sealed: s
 
 
 def run_retention(conn: sa.Connection, *, cipher: Cipher, now: datetime, closed_tip_days: int,
-                  conversation_days: int, open_tip_days: int | None = None) -> RetentionReport:
+                  conversation_days: int, open_tip_days: int | None = None,
+                  data_dir: Path | None = None) -> RetentionReport:
     """One pass; safe to repeat. Runs as a unit of work (``Database.run``).
 
     Closed tips lose their personal data ``closed_tip_days`` after closing; tips nobody closed lose it
-    ``open_tip_days`` after they were filed (the case stays open, its report anonymised).
+    ``open_tip_days`` after they were filed (the case stays open, its report anonymised). With ``data_dir``,
+    uploads no tip and no live conversation refers to are deleted too.
     """
     idle_before = now - timedelta(days=conversation_days)
     convs = conn.execute(sa.delete(conversations).where(conversations.c.updated_at < idle_before)).rowcount
@@ -96,6 +99,8 @@ def run_retention(conn: sa.Connection, *, cipher: Cipher, now: datetime, closed_
             deleted += 1
         except FileNotFoundError:
             pass
+    if data_dir is not None:  # uploads of drafts never filed, forgotten or expired (storage/filesweep.py)
+        deleted += sweep_orphans(conn, data_dir=data_dir, cipher=cipher, now=now)
     report = RetentionReport(convs, dedupe, len(due), deleted)
     audit.record(conn, actor="system", action="retention.run", subject="-", now=now, detail=repr(report))
     return report

@@ -1,4 +1,4 @@
-"""The plain HTTP chat channel: ``POST /api/v1/messages``.
+"""The plain HTTP chat channel: ``POST /api/v1/messages`` (API key, or loopback only: :mod:`bot.apikeys`).
 
 ``{"user_id": "...", "text": "..."}`` or ``{"user_id": "...", "payload": "<button id>"}``, with an optional
 client ``message_id`` (a retry with the same id is processed once and gets the same replies).
@@ -9,16 +9,21 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bot import admission, jsonbody
+from bot.apikeys import ApiKeyGate, Denied, out_of_scope
+from bot.clientaddr import client_addr_of
+from bot.errors import error_response, validation_message
+from bot.openapi import inline_schema
 from bot.runtime import Runtime
 from handlers.messages import InboundMessage
-from storage.files import RejectedFile, store_attachment
+from storage.files import RejectedFile, check_attachment, store_attachment
 
 CHANNEL = "api"
 
@@ -47,58 +52,66 @@ class MessageIn(BaseModel):
         return self
 
 
-def bad_request(message: str, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def bad_request(message: str, status: int = 400, *, code: str | None = None) -> JSONResponse:
+    """The one error shape (:mod:`bot.errors`)."""
+    return error_response(message, status, code=code)
 
 
 def parse_json_body(raw: bytes) -> Any:
-    """Decode a JSON body; raises ValueError with a message fit for the client."""
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError("body is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-
-
-def validation_message(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "body"
-    return f"{where}: {err['msg']}"
+    """Decode a JSON body (:func:`bot.jsonbody.loads`); raises ValueError with a message fit for the client."""
+    return jsonbody.loads(raw)
 
 
 def make_router(runtime: Runtime) -> APIRouter:
     router = APIRouter()
+    gate = ApiKeyGate(runtime.db)
 
     @router.post(
         "/api/v1/messages",
         summary="Send one message to the bot and get its replies",
         openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": MessageIn.model_json_schema()}}}},
+            "application/json": {"schema": inline_schema(MessageIn)}}}},
         responses={200: {"description": "The bot's replies"}, 400: {"description": "Malformed request"},
-                   413: {"description": "Body too large"}},
+                   401: {"description": "No or unknown API key"}, 403: {"description": "user_id outside the key"},
+                   413: {"description": "Body too large"}, 415: {"description": "Not JSON"},
+                   422: {"description": "Wrong fields"}, 429: {"description": "Too many requests"}},
     )
     async def post_message(request: Request) -> JSONResponse:
+        who = await gate.authenticate(request)  # before the body is even read
+        if isinstance(who, Denied):
+            return bad_request(who.message, who.status)
         try:
-            body = parse_json_body(await request.body())
+            body = await jsonbody.read_json(request)
+        except jsonbody.BodyError as exc:
+            return bad_request(str(exc), exc.status, code=exc.code)
+        try:
             message = MessageIn.model_validate(body)
-        except ValueError as exc:
-            text = validation_message(exc) if isinstance(exc, ValidationError) else str(exc)
-            return bad_request(text)
-        attachments = []
-        for upload in message.attachments:
+        except ValidationError as exc:
+            return bad_request(validation_message(exc), 422)
+        denied = out_of_scope(who, message.user_id)
+        if denied is not None:
+            return bad_request(denied.message, denied.status)
+        inbound = InboundMessage(
+            channel=CHANNEL, chat_id=message.user_id, user_id=message.user_id, message_id=message.message_id,
+            text=message.text, payload=message.payload, locale=message.locale,
+            extras={"client_addr": client_addr_of(request.scope)},
+        )
+        if message.attachments:
+            refused = await admission.refuse(runtime, inbound)  # before a single byte reaches the disk
+            if refused is not None:
+                return JSONResponse({"messages": [r.to_json() for r in refused]})
+        decoded: list[tuple[bytes, str | None]] = []
+        for upload in message.attachments:  # every file checked (size, type) before the first is stored
             try:
                 data = base64.b64decode(upload.content_base64, validate=True)
-                attachments.append(await asyncio.to_thread(
-                    store_attachment, runtime.data_dir, data, cipher=runtime.cipher, file_name=upload.file_name))
+                check_attachment(data)
             except (binascii.Error, ValueError) as exc:
                 reason = str(exc) if isinstance(exc, RejectedFile) else "not valid base64"
                 return bad_request(f"attachment rejected: {reason}", 422)
-        inbound = InboundMessage(
-            channel=CHANNEL, chat_id=message.user_id, user_id=message.user_id, message_id=message.message_id,
-            text=message.text, payload=message.payload, attachments=tuple(attachments), locale=message.locale,
-        )
-        replies = await runtime.engine.handle(inbound)
+            decoded.append((data, upload.file_name))
+        attachments = [await asyncio.to_thread(store_attachment, runtime.data_dir, data, cipher=runtime.cipher,
+                                               file_name=name) for data, name in decoded]
+        replies = await runtime.engine.handle(replace(inbound, attachments=tuple(attachments)))
         return JSONResponse({"messages": [r.to_json() for r in replies]})
 
     return router

@@ -128,7 +128,8 @@ impersonate schools. <a href="/chat?lang=en">Open the chat</a> (English availabl
 vào <code>webchat.allowed_origins</code> trong cấu hình:</p>
 <pre class="snippet"><code>{snippet}</code></pre>
 <ul class="more">{console_link}
-<li>API cho nhà phát triển: <code>POST /api/v1/messages</code> (<a href="/docs">tài liệu</a>)</li></ul>
+<li>API cho nhà phát triển: <code>POST /api/v1/messages</code> (<a href="/openapi.json">OpenAPI</a>); cần khóa
+API (<code>hotline apikeys add</code>), chưa có khóa thì chỉ nhận yêu cầu từ chính máy chủ (127.0.0.1)</li></ul>
 </main>
 </body></html>
 """

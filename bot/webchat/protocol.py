@@ -50,9 +50,10 @@ class ChatMessage(BaseModel):
             raise ValueError("send `text` or `payload`")
         return self
 
-    def inbound(self, session_id: str, attachments: tuple[Attachment, ...] = ()) -> InboundMessage:
+    def inbound(self, session_id: str, attachments: tuple[Attachment, ...] = (), *,
+                client_addr: str | None = None) -> InboundMessage:
         return make_inbound(session_id, self.id, text=self.text, payload=self.payload, locale=self.locale,
-                            start_param=self.start_param, attachments=attachments)
+                            start_param=self.start_param, attachments=attachments, client_addr=client_addr)
 
 
 class UploadFields(BaseModel):
@@ -76,9 +77,11 @@ class Frame(BaseModel):
 
 def make_inbound(session_id: str, message_id: str, *, text: str | None = None, payload: str | None = None,
                  locale: str | None = None, start_param: str | None = None,
-                 attachments: tuple[Attachment, ...] = ()) -> InboundMessage:
+                 attachments: tuple[Attachment, ...] = (), client_addr: str | None = None) -> InboundMessage:
     """The neutral message for the engine: the session id is both the chat and the user."""
     extras: dict[str, Any] = {"start_param": start_param} if start_param else {}
+    if client_addr is not None:
+        extras["client_addr"] = client_addr  # the sender's address (bot/clientaddr.py), e.g. to count reporters
     return InboundMessage(channel=CHANNEL, chat_id=session_id, user_id=session_id, message_id=message_id,
                           text=text, payload=payload, locale=locale, attachments=attachments, extras=extras)
 

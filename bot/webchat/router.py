@@ -15,14 +15,7 @@ from bot.runtime import Runtime
 from bot.webchat.api import make_api_router
 from bot.webchat.pages import chat_page, start_page
 from bot.webchat.protocol import SCHOOL_CODE
-from bot.webchat.security import (
-    BASE_HEADERS,
-    clean_origins,
-    new_session,
-    page_headers,
-    session_of,
-    set_session_cookie,
-)
+from bot.webchat.security import BASE_HEADERS, Sessions, clean_origins, page_headers
 from bot.webchat.theme import Asset, Theme, load_static
 
 _SCHOOL_RE = re.compile(SCHOOL_CODE)
@@ -73,10 +66,8 @@ def make_router(runtime: Runtime) -> APIRouter:
         if school is not None and not _SCHOOL_RE.match(school):
             school = None  # a typo in an embed tag must not break the chat: the parent can still name the school
         html = chat_page(theme, assets, theme_css.version, lang=lang, school=school, embedded=q.get("embed") == "1")
-        response = HTMLResponse(html, headers=page_headers(embeddable_by=allowed))
-        if session_of(request.cookies) is None:
-            set_session_cookie(response, new_session(), settings)
-        return response
+        # No session here: the chat's first message gets a fresh one (bot/webchat/api.py, session fixation).
+        return HTMLResponse(html, headers=page_headers(embeddable_by=allowed))
 
     @router.get("/chat/theme.css", include_in_schema=False)
     async def theme_file(v: str | None = None) -> Response:
@@ -96,5 +87,5 @@ def make_router(runtime: Runtime) -> APIRouter:
         response.headers["Cache-Control"] = "public, max-age=3600"
         return response
 
-    router.include_router(make_api_router(runtime, allowed))
+    router.include_router(make_api_router(runtime, allowed, Sessions(runtime.cipher.index_key)))
     return router

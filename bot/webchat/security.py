@@ -6,6 +6,9 @@ conversation's chat id, so losing the cookie starts a new, unlinked conversation
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -20,7 +23,7 @@ log = logging.getLogger(__name__)
 
 COOKIE_NAME = "hotline_chat"
 COOKIE_PATH = "/chat"  # every request that needs the session lives under /chat; the start page does not
-_SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+_SESSION_RE = re.compile(r"^[A-Za-z0-9_-]{24}\.[A-Za-z0-9_-]{24}$")
 _ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d{1,5})?$")
 
 BASE_HEADERS: dict[str, str] = {
@@ -96,14 +99,34 @@ def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...
     return parts.netloc.lower() == host.lower()
 
 
-def session_of(cookies: Mapping[str, str]) -> str | None:
-    """The visitor's session id from the cookie, if well-formed."""
-    value = cookies.get(COOKIE_NAME)
-    return value if value is not None and _SESSION_RE.match(value) else None
+class Sessions:
+    """Session ids only this server can issue: 144 random bits and an HMAC over them.
 
+    A cookie value we never issued is refused (session fixation: a planted, made-up id used to be kept), and
+    the web chat issues a fresh id whenever a conversation starts (bot/webchat/api.py), so an id planted in
+    a visitor's browser never becomes the id of their conversation.
+    """
 
-def new_session() -> str:
-    return secrets.token_urlsafe(24)  # 192 random bits, 32 URL-safe characters
+    def __init__(self, key: bytes) -> None:
+        self._key = hmac.new(key, b"hotline webchat session v1", hashlib.sha256).digest()
+
+    def _mac(self, raw: str) -> str:
+        digest = hmac.new(self._key, raw.encode(), hashlib.sha256).digest()[:18]
+        return base64.urlsafe_b64encode(digest).decode()
+
+    def new(self) -> str:
+        raw = secrets.token_urlsafe(18)  # 24 characters
+        return f"{raw}.{self._mac(raw)}"
+
+    def verify(self, value: str | None) -> str | None:
+        if value is None or not _SESSION_RE.match(value):
+            return None
+        raw, mac = value.split(".", 1)
+        return value if hmac.compare_digest(mac, self._mac(raw)) else None
+
+    def of(self, cookies: Mapping[str, str]) -> str | None:
+        """The visitor's session id from the cookie, if we issued it."""
+        return self.verify(cookies.get(COOKIE_NAME))
 
 
 def session_cookie(session_id: str, settings: Settings) -> str:

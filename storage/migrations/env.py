@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import storage.harden_schema
 import storage.intake_schema
 import storage.reference_schema  # noqa: F401
 from storage.schema import metadata

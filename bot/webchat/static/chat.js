@@ -264,7 +264,8 @@
     return response.json().catch(function () { return {}; }).then(function (data) {
       if (response.ok) return data;
       var transient = response.status >= 500 || response.status === 408 || response.status === 429;
-      throw failure(data.error || String(response.status), !transient);
+      var error = data.error && typeof data.error === "object" ? data.error.message : data.error;
+      throw failure(error || String(response.status), !transient);
     });
   }
 

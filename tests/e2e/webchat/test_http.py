@@ -83,10 +83,13 @@ def test_chat_page_headers_and_session_cookie(client: httpx.Client) -> None:
     assert f"frame-ancestors 'self' {SCHOOL}" in policy
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["referrer-policy"] == "no-referrer"
-    cookie = r.headers["set-cookie"]
-    assert re.match(r"hotline_chat=[A-Za-z0-9_-]{32}; ", cookie)
+    assert r.headers.get("set-cookie") is None  # the session is issued when a conversation starts
+    first = client.post("/chat/api/messages", json={"id": msg_id(), "text": "/start"})
+    cookie = first.headers["set-cookie"]
+    assert re.match(r"hotline_chat=[A-Za-z0-9_-]{24}\.[A-Za-z0-9_-]{24}; ", cookie)
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/chat" in cookie and "Secure" not in cookie
-    assert client.get("/chat").headers.get("set-cookie") is None  # a returning visitor keeps their session
+    again = client.post("/chat/api/messages", json={"id": msg_id(), "text": "menu"})
+    assert again.headers.get("set-cookie") is None  # a returning visitor keeps their session
 
 
 def test_everything_the_page_loads_is_ours(client: httpx.Client) -> None:
@@ -136,8 +139,9 @@ def test_http_message_resume_and_resend(client: httpx.Client) -> None:
 ])
 def test_malformed_message_is_400_with_a_reason(client: httpx.Client, body: bytes, complaint: str) -> None:
     r = client.post("/chat/api/messages", content=body, headers={"content-type": "application/json"})
-    assert r.status_code == 400
-    assert complaint in r.json()["error"]
+    # Not JSON at all: 400; JSON with the wrong fields: 422. Either way the one error shape.
+    assert r.status_code == (400 if complaint in ("malformed JSON", "not UTF-8") else 422)
+    assert complaint in r.json()["error"]["message"]
 
 
 def test_cross_site_post_is_refused(client: httpx.Client) -> None:
@@ -162,20 +166,20 @@ def test_upload_image_is_a_message(client: httpx.Client) -> None:
 
 def test_upload_oversize_is_413(client: httpx.Client) -> None:
     r = upload(client, tiny_png() + b"\x00" * MAX_ATTACHMENT_BYTES)
-    assert r.status_code == 413 and "10 MB" in r.json()["error"]
+    assert r.status_code == 413 and "10 MB" in r.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("data", [b"%PDF-1.7 a document", b"<html>not a picture</html>", b""])
 def test_upload_non_image_is_415(client: httpx.Client, data: bytes) -> None:
     r = upload(client, data, name="photo.png")  # the name and claimed type lie; the bytes decide
-    assert r.status_code == 415 and "file rejected" in r.json()["error"]
+    assert r.status_code == 415 and "file rejected" in r.json()["error"]["message"]
 
 
 def test_upload_without_file_or_id_is_400(client: httpx.Client) -> None:
     r = client.post("/chat/api/upload", data={"id": msg_id()})
-    assert r.status_code == 400 and "file" in r.json()["error"]
+    assert r.status_code == 415 and "multipart" in r.json()["error"]["message"]  # a plain form is not an upload
     r = client.post("/chat/api/upload", files={"file": ("a.png", tiny_png(), "image/png")}, data={"id": "x"})
-    assert r.status_code == 400 and "id" in r.json()["error"]
+    assert r.status_code == 422 and "id" in r.json()["error"]["message"]
     r = client.post("/chat/api/upload", content=b"--nope", headers={"content-type": "multipart/form-data"})
     assert r.status_code == 400
 
