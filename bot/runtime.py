@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from bot.settings import Settings
 from handlers.checking import Checker
 from handlers.checks.dialogue import DirectoryChecker
@@ -114,8 +116,11 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
                     understand=nlu_engine.parse, low_confidence=settings.nlu.low_confidence,
                     remote_parse=remote.parse if remote is not None else None)
     # Tips filed before the workflow existed get their case rows (a no-op once done).
-    while await db.run(backfill_cases, cipher=cipher, now=datetime.now(UTC), targets=config.case_targets):
-        pass
+    try:
+        while await db.run(backfill_cases, cipher=cipher, now=datetime.now(UTC), targets=config.case_targets):
+            pass
+    except sa.exc.DBAPIError as exc:  # not migrated yet: /readyz says so, and `db upgrade` fixes it
+        log.debug("tip cases not backfilled (database not migrated?): %s", str(exc).splitlines()[0])
     data_dir = Path(settings.data_dir)
     await asyncio.to_thread(private_dir, data_dir)
     return Runtime(settings=settings, db=db, flows=flows, engine=engine, data_dir=data_dir, cipher=cipher,
