@@ -22,7 +22,7 @@ def test_parse_route_and_cli_agree(tmp_path: Path) -> None:
         assert "482913" not in r.text  # the OTP was redacted before parsing
         bad = httpx.post(f"{base}/api/v1/nlu/parse", content=b"{", headers={"content-type": "application/json"})
         assert bad.status_code == 400
-        assert httpx.post(f"{base}/api/v1/nlu/parse", json={"text": ""}).status_code == 400
+        assert httpx.post(f"{base}/api/v1/nlu/parse", json={"text": ""}).status_code == 422
     out = subprocess.run([HOTLINE, "nlu", "parse", text, "--json"], capture_output=True, text=True,
                          cwd=tmp_path, env=env_for(tmp_path), timeout=120, check=True)
     assert json.loads(out.stdout)["intent"]["name"] == "check_call"
