@@ -21,7 +21,9 @@ def _app(work: Path) -> tuple[FastAPI, asyncio.AbstractEventLoop]:
     loop = asyncio.new_event_loop()
     settings_ = Settings.model_validate({
         "database": {"url": f"sqlite+aiosqlite:///{work / 'h.db'}"}, "data_dir": str(work / "data"),
-        "security": {"key_file": str(work / "keys.json"), "user_burst": 1_000_000, "global_per_second": 1_000_000},
+        "security": {"key_file": str(work / "keys.json"), "user_burst": 1_000_000, "global_per_second": 1_000_000,
+                     # generated requests all come from one client: not what the per-address limit is for
+                     "address_burst": 1_000_000, "address_per_minute": 1_000_000},
         "logging": {"file": None},
     })
     runtime = loop.run_until_complete(build_runtime(settings_))
@@ -58,6 +60,8 @@ def test_every_route_survives_generated_requests(app: FastAPI, operation: str) -
     def call(case: schemathesis.Case) -> None:
         response = case.call()
         assert response.status_code < 500, f"{operation}: {response.status_code} {response.text[:300]}"
-        assert response.status_code in (200, 400, 413, 422), response.status_code
+        # 401: the in-process client is not on loopback and no API key is configured (tests/security/test_fuzz.py
+        # drives /api/v1/messages from loopback); 415: a content type the route does not take.
+        assert response.status_code in (200, 400, 401, 413, 415, 422), response.status_code
 
     call()
