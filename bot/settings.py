@@ -184,6 +184,25 @@ class WorkflowSettings(_Section):
     release_idle_minutes: int = Field(default=120, ge=5)
 
 
+class ConsoleSettings(_Section):
+    """The officers' and admins' console under /console."""
+
+    enabled: bool = True
+    cookie_secure: bool = True  # the session cookie is Secure; set false only for http://localhost
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)  # signed out after this long without a request
+    session_max_hours: int = Field(default=12, ge=1, le=7 * 24)  # signed out after this long whatever happens
+    # Roles that must use a TOTP second factor (enrolment is offered at their first sign-in).
+    require_totp: list[Literal["officer", "supervisor", "admin"]] = Field(
+        default_factory=lambda: ["supervisor", "admin"])
+    login_max_failures: int = Field(default=5, ge=1)  # per account, then the account is locked for a while
+    login_lock_minutes: int = Field(default=15, ge=1)
+    login_ip_per_hour: int = Field(default=30, ge=1)  # failed sign-ins from one address before it is refused
+    # Working hours of the officers who answer "gặp cán bộ" (local time, Asia/Ho_Chi_Minh), Monday = 1.
+    working_days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
+    working_hours: str = Field(default="07:30-17:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    handoff_idle_minutes: int = Field(default=20, ge=1)  # a live chat with no message is handed back to the bot
+
+
 class Settings(BaseSettings):
     """Everything Hotline can be told. Documented in place in ``config.yaml``."""
 
@@ -201,6 +220,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     retention: RetentionSettings = RetentionSettings()
     workflow: WorkflowSettings = WorkflowSettings()
+    console: ConsoleSettings = ConsoleSettings()
     data_dir: str = "./var/data"
 
     @classmethod

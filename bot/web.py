@@ -15,6 +15,7 @@ from bot import errors, jsonbody
 from bot.api_check import router as check_router
 from bot.channels.http_api import bad_request, make_router
 from bot.clientaddr import AddressLimit, AddressLimits, parse_networks
+from bot.console import make_router as console_router
 from bot.docs import install_docs_csp
 from bot.errors import error_bytes
 from bot.health import make_router as health_router
@@ -112,6 +113,8 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True,
     app.include_router(make_router(runtime))
     app.include_router(check_router)
     app.include_router(webchat_router(runtime))  # "/", "/chat", the widget and its endpoints
+    if settings.console.enabled:
+        app.include_router(console_router(runtime))  # "/console/…": officers and admins
 
     @app.get("/api/v1/schemas/tip.v1", summary="The tip.v1 JSON Schema: what the police receive for every tip",
              response_model=TipV1)

@@ -1,0 +1,59 @@
+"""The officers' and admins' console, served by ``hotline serve`` under ``/console``.
+
+Server-rendered pages (Jinja2, autoescape) with a little local JavaScript; no CDN, strict CSP. Each part of
+the console is its own module with its own router, templates and ``locale/en_<part>.yaml``:
+
+- :mod:`bot.console.auth` — accounts, sessions, CSRF, TOTP, lockout; ``current_user`` for every page
+- :mod:`bot.console.login` — sign-in / sign-out / TOTP enrolment pages; admins' account pages
+- :mod:`bot.console.queue_pages` — the tip queue, search, bulk actions
+- :mod:`bot.console.tip_pages` — one tip: fields, attachments, cluster, workflow, notes, referrals, export
+- :mod:`bot.console.conversation` — questions to the parent and the live "gặp cán bộ" hand-off
+- :mod:`bot.console.audit_pages` — supervisors read and filter the audit log
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse, Response
+
+from bot.console.templating import Renderer
+from bot.runtime import Runtime
+from bot.webchat.security import BASE_HEADERS
+
+log = logging.getLogger(__name__)
+
+# The console's parts, in the order their routes are matched. Each module has ``make_router(runtime, renderer)``.
+PARTS = ("login", "queue_pages", "tip_pages", "conversation", "audit_pages")
+
+
+def make_router(runtime: Runtime) -> APIRouter:
+    """Every console route, its static files and its renderer."""
+    settings = runtime.settings
+    renderer = Renderer(title=settings.webchat.title, police_name=settings.province.police_name)
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/console")
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/console/queue", status_code=303)
+
+    @router.get("/console/static/{name}")
+    async def static(name: str, v: str | None = None) -> Response:
+        asset = renderer.static.get(name)
+        if asset is None:
+            return Response("not found", status_code=404, media_type="text/plain", headers=BASE_HEADERS)
+        headers = dict(BASE_HEADERS)
+        headers["Cache-Control"] = "public, max-age=31536000, immutable" if v == asset.version else "no-cache"
+        return Response(asset.body, media_type=asset.media_type, headers=headers)
+
+    for part in PARTS:
+        try:
+            module = importlib.import_module(f"bot.console.{part}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"bot.console.{part}":
+                raise
+            continue  # a part not built yet; its routes simply do not exist
+        router.include_router(module.make_router(runtime, renderer))
+    return router
