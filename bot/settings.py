@@ -184,6 +184,9 @@ class WorkflowSettings(_Section):
     release_idle_minutes: int = Field(default=120, ge=5)
 
 
+Role = Literal["officer", "supervisor", "admin"]
+
+
 class ConsoleSettings(_Section):
     """The officers' and admins' console under /console."""
 
@@ -192,8 +195,7 @@ class ConsoleSettings(_Section):
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)  # signed out after this long without a request
     session_max_hours: int = Field(default=12, ge=1, le=7 * 24)  # signed out after this long whatever happens
     # Roles that must use a TOTP second factor (enrolment is offered at their first sign-in).
-    require_totp: list[Literal["officer", "supervisor", "admin"]] = Field(
-        default_factory=lambda: ["supervisor", "admin"])
+    require_totp: list[Role] = Field(default_factory=lambda: list[Role](["supervisor", "admin"]))
     login_max_failures: int = Field(default=5, ge=1)  # per account, then the account is locked for a while
     login_lock_minutes: int = Field(default=15, ge=1)
     login_ip_per_hour: int = Field(default=30, ge=1)  # failed sign-ins from one address before it is refused
