@@ -279,11 +279,12 @@ def _register() -> None:
         retention,
     )
     from bot.cli_telegram import telegram_group
+    from bot.cli_users import users_group
 
     import_group.add_command(units_import_command)  # hotline import units FILE.csv
     for command in (check_command, import_group, blocklist_group, forwarder_command, outbox_group, telegram_group,
                     nlu_group,
-                    keys, retention, export_subject_command, blocks, audit_command, apikeys_group):
+                    keys, retention, export_subject_command, blocks, audit_command, apikeys_group, users_group):
         cli.add_command(command)
 
 

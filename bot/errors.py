@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -63,8 +63,11 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(validation_message(list(exc.errors())), 422)
 
 
-async def _http(_request: Request, exc: Exception) -> JSONResponse:
+async def _http(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    carried = getattr(exc, "response", None)
+    if isinstance(carried, Response):  # an HTML page's own answer (console: sign-in redirect, 401/403 page)
+        return carried
     detail = exc.detail if isinstance(exc.detail, str) else CODES.get(exc.status_code, "error")
     return error_response(detail, exc.status_code, headers=dict(exc.headers or {}))
 
