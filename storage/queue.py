@@ -106,6 +106,12 @@ def _where(viewer: Viewer, f: QueueFilter, cipher: Cipher) -> list[sa.ColumnElem
         where.append(c.is_open.is_(True))
     elif "all" not in f.status:
         where.append(c.status.in_(f.status) if len(f.status) > 1 else c.status == f.status[0])
+        # Spelled out so the planner can walk the queue index (is_open, priority, created_at) in order
+        # instead of sorting every tip with that status.
+        if "closed" not in f.status:
+            where.append(c.is_open.is_(True))
+        elif set(f.status) == {"closed"}:
+            where.append(c.is_open.is_(False))
     for name in ("unit_id", "commune_code", "verdict", "pretext", "channel", "kind"):
         value = getattr(f, name)
         if value:
@@ -125,8 +131,10 @@ def _where(viewer: Viewer, f: QueueFilter, cipher: Cipher) -> list[sa.ColumnElem
     elif f.assigned == "none":
         where.append(c.assignee_id.is_(None))
     if f.asked:
-        where.append(c.tip_id.in_(sa.select(tip_tags.c.tip_id).where(tip_tags.c.facet == "asked",
-                                                                    tip_tags.c.value == f.asked)))
+        # A correlated EXISTS probes the tag's primary key per row while the queue index gives the order;
+        # an IN list would collect every tip with a common tag (e.g. "asked for an OTP") and sort them all.
+        where.append(sa.exists().where(tip_tags.c.facet == "asked", tip_tags.c.value == f.asked,
+                                       tip_tags.c.tip_id == c.tip_id))
     if f.reference:
         where.append(c.reference == f.reference.strip().upper())
     for term in hashed(cipher, f.terms):  # every term must match (AND)

@@ -6,7 +6,9 @@ the console is its own module with its own router, templates and ``locale/en_<pa
 - :mod:`bot.console.auth` — accounts, sessions, CSRF, TOTP, lockout; ``current_user`` for every page
 - :mod:`bot.console.login` — sign-in / sign-out / TOTP enrolment pages; admins' account pages
 - :mod:`bot.console.queue_pages` — the tip queue, search, bulk actions
-- :mod:`bot.console.tip_pages` — one tip: fields, attachments, cluster, workflow, notes, referrals, export
+- :mod:`bot.console.tip_pages` — one tip: fields, attachments, checks, cluster, notes, history, audit trail
+- :mod:`bot.console.tip_actions` — the workflow forms of a tip (status, assignment, notes, blocklist, referrals)
+- :mod:`bot.console.export` — a tip or its cluster as an evidence bundle for investigators
 - :mod:`bot.console.conversation` — questions to the parent and the live "gặp cán bộ" hand-off
 - :mod:`bot.console.audit_pages` — supervisors read and filter the audit log
 """
@@ -26,7 +28,7 @@ from bot.webchat.security import BASE_HEADERS
 log = logging.getLogger(__name__)
 
 # The console's parts, in the order their routes are matched. Each module has ``make_router(runtime, renderer)``.
-PARTS = ("login", "queue_pages", "tip_pages", "conversation", "audit_pages")
+PARTS = ("login", "queue_pages", "tip_pages", "tip_actions", "export", "conversation", "audit_pages")
 
 
 def make_router(runtime: Runtime) -> APIRouter:
@@ -52,8 +54,10 @@ def make_router(runtime: Runtime) -> APIRouter:
         try:
             module = importlib.import_module(f"bot.console.{part}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"bot.console.{part}":
+            if not (exc.name or "").startswith("bot.console."):
                 raise
-            continue  # a part not built yet; its routes simply do not exist
+            # A part not built yet (or one whose sibling is not): its routes simply do not exist.
+            log.warning("console part %s not available: %s", part, exc)
+            continue
         router.include_router(module.make_router(runtime, renderer))
     return router

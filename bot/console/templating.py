@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -73,7 +73,6 @@ def local_time(value: datetime | None, fmt: str = "%d/%m/%Y %H:%M") -> str:
     if value is None:
         return ""
     if value.tzinfo is None:
-        from datetime import UTC
         value = value.replace(tzinfo=UTC)
     return value.astimezone(LOCAL_TZ).strftime(fmt)
 
@@ -129,3 +128,13 @@ def request_lang(request: Request) -> str:
     """``?lang=`` wins, then the ``hotline_lang`` cookie, then Vietnamese."""
     lang = request.query_params.get("lang") or request.cookies.get("hotline_lang") or "vi"
     return lang if lang in LANGS else "vi"
+
+
+def local_day(text: str, *, end: bool) -> datetime | None:
+    """A date from the form (local calendar day) as the UTC instant it starts (or the next day starts)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    start = datetime.combine(day + timedelta(days=1) if end else day, time(0), tzinfo=LOCAL_TZ)
+    return start.astimezone(UTC)
