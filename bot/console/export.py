@@ -61,8 +61,8 @@ def _collect(conn: sa.Connection, *, viewer: workflow.Viewer, references: list[s
         indicators = [{"kind": k, "value": v} for k, v in conn.execute(
             sa.select(tip_indicators.c.kind, tip_indicators.c.value).where(tip_indicators.c.tip_id == case.tip_id)
             .distinct().order_by(tip_indicators.c.kind, tip_indicators.c.value))]
-        paths = dict(conn.execute(sa.select(tip_attachments.c.id, tip_attachments.c.path)
-                                  .where(tip_attachments.c.tip_id == case.tip_id)).tuples().all())
+        paths = {r.id: r.path for r in conn.execute(sa.select(tip_attachments.c.id, tip_attachments.c.path)
+                                                    .where(tip_attachments.c.tip_id == case.tip_id))}
         audit.record(conn, actor=viewer.actor, action="tip.export", subject=reference, now=now,
                      detail=f"{len(references)} tip(s)" + (f" from {ip}" if ip else ""))
         out.append({

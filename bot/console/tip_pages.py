@@ -47,7 +47,8 @@ class Field:
 def report_fields(flows: FlowSet, slots: dict[str, Any], labels: Labels, lang: str) -> list[Field]:
     """The report as the parent confirmed it (the submit step's summary order), then anything else filed."""
     ordered: list[tuple[str, str]] = []
-    for flow in flows.flows.values():
+    # The report's own summary first: other flows may label the same slot differently.
+    for flow in sorted(flows.flows.values(), key=lambda f: f.id != "report"):
         for step in flow.steps:
             if isinstance(step, SubmitStep):
                 ordered += [(f.slot, f.label.get(lang)) for f in step.fields]
