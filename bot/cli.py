@@ -118,6 +118,12 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
             telegram = TelegramService(runtime)
             services.append(("telegram", telegram.run))
             cards = TelegramTipCards(runtime) if "telegram" in settings.intake.sinks else None
+        zalo = runtime.channels.get("zalo")
+        if zalo is not None:
+            from bot.channels.zalo import ZaloChannel, ZaloService
+
+            if isinstance(zalo, ZaloChannel):  # its webhook route is mounted by create_app
+                services.append(("zalo", ZaloService(runtime, zalo).run))
         if settings.intake.run_forwarder:
             services.append(("forwarder", forwarder_service(runtime, build_sinks(settings, telegram_cards=cards))))
         app = create_app(runtime, services=services)
@@ -280,10 +286,11 @@ def _register() -> None:
     )
     from bot.cli_telegram import telegram_group
     from bot.cli_users import users_group
+    from bot.cli_zalo import zalo_group
 
     import_group.add_command(units_import_command)  # hotline import units FILE.csv
     for command in (check_command, import_group, blocklist_group, forwarder_command, outbox_group, telegram_group,
-                    nlu_group,
+                    zalo_group, nlu_group,
                     keys, retention, export_subject_command, blocks, audit_command, apikeys_group, users_group):
         cli.add_command(command)
 

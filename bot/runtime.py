@@ -6,18 +6,21 @@ import asyncio
 import gc
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from bot.channels.base import ChannelRegistry
 from bot.settings import Settings
 from handlers.checking import Checker
 from handlers.checks.dialogue import DirectoryChecker
 from handlers.engine import Engine, EngineConfig
 from handlers.flowload import DEFAULT_FLOWS_DIR, FlowRegistry
+from handlers.handoff import HandoffConfig
+from handlers.handoff_texts import WorkingHours
 from nlu.api import NluEngine, default_engine
 from storage.cases import CaseTargets, backfill_cases
 from storage.crypto import Cipher, CryptoError, cipher_from_file
@@ -39,10 +42,17 @@ class Runtime:
     nlu: NluEngine
 
     remote_nlu: Any = None  # nlu.rasa_backend.RasaBackend when nlu.backend is rasa (closed with the runtime)
+    # The push channels this process can write to parents through (officers' questions, notices, broadcasts):
+    # runtime.channels.get("zalo") is the Zalo OA when it is configured.
+    channels: ChannelRegistry = field(default_factory=ChannelRegistry)
 
     async def close(self) -> None:
         if self.remote_nlu is not None:
             await self.remote_nlu.aclose()
+        for channel in self.channels:
+            closer = getattr(channel, "aclose", None)
+            if closer is not None:
+                await closer()
         await self.db.dispose()
 
 
@@ -102,6 +112,8 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
         reference_prefix=settings.bot.reference_prefix,
         case_targets=CaseTargets(harm_minutes=settings.workflow.first_action_minutes_harm,
                                  urgent_minutes=settings.workflow.first_action_minutes_urgent),
+        handoff=HandoffConfig(hours=WorkingHours.parse(settings.console.working_days, settings.console.working_hours),
+                              idle_minutes=settings.console.handoff_idle_minutes),
         variables={"police_name": province.police_name, "province_name": province.name,
                    "province_hotline": province.hotline, "province_email": province.email},
     )
@@ -123,5 +135,10 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
         log.debug("tip cases not backfilled (database not migrated?): %s", str(exc).splitlines()[0])
     data_dir = Path(settings.data_dir)
     await asyncio.to_thread(private_dir, data_dir)
-    return Runtime(settings=settings, db=db, flows=flows, engine=engine, data_dir=data_dir, cipher=cipher,
-                   nlu=nlu_engine, remote_nlu=remote)
+    runtime = Runtime(settings=settings, db=db, flows=flows, engine=engine, data_dir=data_dir, cipher=cipher,
+                      nlu=nlu_engine, remote_nlu=remote)
+    if settings.zalo.enabled:
+        from bot.channels.zalo import ZaloChannel  # imported only where the channel is configured
+
+        runtime.channels.register(ZaloChannel(settings.zalo, db, cipher))
+    return runtime

@@ -97,6 +97,25 @@ class TelegramSettings(_Section):
     officer_ids: list[str] = Field(default_factory=list)  # Telegram user ids allowed to press tip-card buttons
 
 
+class ZaloSettings(_Section):
+    """The Zalo Official Account channel; on when ``app_id`` and ``secret_key`` are set."""
+
+    app_id: str = ""  # the Zalo app linked to the OA (developers.zalo.me)
+    secret_key: str = ""  # the OA secret key: Zalo signs every webhook event with it (X-ZEvent-Signature)
+    app_secret: str = ""  # the app's own secret key: OAuth code exchange and token refresh
+    api_base: str = "https://openapi.zalo.me"  # OA Open API root (a local fake in tests)
+    oauth_base: str = "https://oauth.zaloapp.com"  # OAuth v4 root
+    redirect_uri: str = ""  # the app's registered callback URL (where Zalo sends the authorisation code)
+    # Events older than this are refused as replays; it covers Zalo's own retries (up to ~2 hours).
+    signature_max_age_seconds: int = Field(default=7200, ge=60, le=86_400)
+    max_buttons: int = Field(default=5, ge=1, le=10)  # more options than this become numbered text
+    messages_per_second: float = Field(default=10.0, gt=0, le=100)  # our pace, under Zalo's per-app limit
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id and self.secret_key)
+
+
 class WebchatSettings(_Section):
     title: str = "Hotline chống lừa đảo"
     color: str = Field(default="#0b5394", pattern=r"^#[0-9a-fA-F]{6}$")
@@ -216,6 +235,7 @@ class Settings(BaseSettings):
     province: ProvinceSettings = ProvinceSettings()
     bot: BotSettings = BotSettings()
     telegram: TelegramSettings = TelegramSettings()
+    zalo: ZaloSettings = ZaloSettings()
     webchat: WebchatSettings = WebchatSettings()
     intake: IntakeSettings = IntakeSettings()
     nlu: NluSettings = NluSettings()

@@ -115,6 +115,13 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True,
     app.include_router(webchat_router(runtime))  # "/", "/chat", the widget and its endpoints
     if settings.console.enabled:
         app.include_router(console_router(runtime))  # "/console/…": officers and admins
+    if "zalo" in runtime.channels:
+        from bot.channels.zalo import ZaloChannel
+        from bot.channels.zalo import make_router as zalo_router
+
+        zalo = runtime.channels.get("zalo")
+        if isinstance(zalo, ZaloChannel):
+            app.include_router(zalo_router(runtime, zalo))  # POST /webhooks/zalo (signed by Zalo)
 
     @app.get("/api/v1/schemas/tip.v1", summary="The tip.v1 JSON Schema: what the police receive for every tip",
              response_model=TipV1)
