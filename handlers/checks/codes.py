@@ -47,6 +47,13 @@ REASON_CODES: Final = (
     "url_blocklisted", "url_lookalike", "url_apk", "url_reported", "url_shortener", "url_ip_literal",
     "url_unknown_domain", "url_not_https", "url_official",
 )
+# Reasons about evidence the parent sent (handlers/evidence: an APK file, a payment QR code), given by
+# handlers.evidence.check on top of the ones above; same contract, same ordering rule.
+EVIDENCE_REASON_CODES: Final = (
+    "apk_imitates_official", "apk_dangerous_permissions", "apk_not_official", "apk_official",
+    "qr_payment", "qr_tampered",
+)
+_ORDER: Final = REASON_CODES + EVIDENCE_REASON_CODES
 
 SEVERITY_RANK: Final[Mapping[str, int]] = MappingProxyType({"high": 3, "medium": 2, "low": 1, "info": 0})
 
@@ -124,4 +131,4 @@ def reconcile(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def sort_key(code: str, severity: str) -> tuple[int, int]:
-    return (-SEVERITY_RANK[severity], REASON_CODES.index(code))
+    return (-SEVERITY_RANK[severity], _ORDER.index(code))

@@ -141,6 +141,55 @@ REASONS: Final[Mapping[str, Mapping[str, str]]] = {
         "vi": "Link {subject} không dùng kết nối bảo mật (https).",
         "en": "The link {subject} does not use a secure connection (https).",
     },
+    # Evidence (handlers/evidence): {detail_vi}/{detail_en} are lists already written in each language.
+    "apk_imitates_official": {
+        "vi": "Ứng dụng {subject} giả danh {target}: tên giống nhưng không phải ứng dụng chính thức. Đừng cài.",
+        "en": "The app {subject} poses as {target}: a similar name, but not the official app. Do not install it.",
+    },
+    "apk_imitates_official:certificate": {
+        "vi": "Ứng dụng {subject} mang tên gói của {target} nhưng chữ ký số khác: đây là bản bị sửa. Đừng cài.",
+        "en": "The app {subject} uses {target}'s package name but another signature: a tampered copy. Do not "
+              "install it.",
+    },
+    "apk_imitates_official:link": {
+        "vi": "Link {subject} tải tệp .apk mang tên {target}; ứng dụng thật chỉ có trên Google Play / App Store.",
+        "en": "The link {subject} downloads an .apk named after {target}; the real app is only on Google Play / "
+              "the App Store.",
+    },
+    "apk_dangerous_permissions": {
+        "vi": "Ứng dụng {subject} xin quyền {detail_vi} — đủ để đọc mã OTP và điều khiển điện thoại. Đừng cài; "
+              "nếu đã cài, hãy tắt mạng và gọi ngân hàng ngay.",
+        "en": "The app {subject} asks for {detail_en} — enough to read OTP codes and control the phone. Do not "
+              "install it; if you did, turn off mobile data and call your bank now.",
+    },
+    "apk_not_official": {
+        "vi": "Tệp {subject} là ứng dụng Android gửi qua tin nhắn, không phải từ Google Play: không cài ứng dụng "
+              "nhận qua tin nhắn hay link.",
+        "en": "{subject} is an Android app sent as a file, not from Google Play: never install apps sent by "
+              "message or link.",
+    },
+    "apk_not_official:unverified": {
+        "vi": "Tệp {subject} mang tên gói của {target}, nhưng chưa có chữ ký chính thức để đối chiếu: chỉ cài "
+              "{target} từ Google Play.",
+        "en": "{subject} uses the package name of {target}, but there is no official signature to compare: "
+              "install {target} only from Google Play.",
+    },
+    "apk_official": {
+        "vi": "Tệp {subject} đúng là ứng dụng {target} (tên gói và chữ ký khớp). Dù vậy, chỉ nên cài từ Google "
+              "Play.",
+        "en": "{subject} is the real {target} app (package and signature match). Still, install it only from "
+              "Google Play.",
+    },
+    "qr_payment": {
+        "vi": "Mã QR này chuyển tiền tới tài khoản {account} tại ngân hàng {bank}{amount_vi}. Nhà trường không "
+              "yêu cầu chuyển tiền qua mã QR gửi trong tin nhắn; hãy hỏi lại trường trước khi trả.",
+        "en": "This QR code sends money to account {account} at {bank}{amount_en}. Schools do not ask for "
+              "payment by a QR code sent in a message; ask the school before paying.",
+    },
+    "qr_tampered": {
+        "vi": "Mã QR thanh toán này có mã kiểm tra (CRC) sai: nội dung đã bị sửa sau khi tạo.",
+        "en": "This payment QR code fails its checksum (CRC): its content was altered after it was made.",
+    },
 }
 
 ROLE_LABELS: Final[Mapping[str, Mapping[str, str]]] = {
