@@ -39,7 +39,15 @@ TOTP_WINDOW = 1  # one 30-second step either side: a phone clock a little off st
 
 
 class UserError(ValueError):
-    """Bad input for an account (unknown role or unit, short password, e-mail taken…): the message says why."""
+    """Bad input for an account (unknown role or unit, short password, e-mail taken…): the message says why,
+    in English (the CLI); ``vi`` says it in Vietnamese for the console."""
+
+    def __init__(self, message: str, *, vi: str | None = None) -> None:
+        super().__init__(message)
+        self.vi = vi or message
+
+    def say(self, lang: str) -> str:
+        return str(self) if lang == "en" else self.vi
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +86,17 @@ def subject(user_id: int) -> str:
 def normalise_email(value: str) -> str:
     email = value.strip().lower()
     if len(email) > 254 or not _EMAIL.match(email):
-        raise UserError(f"not an e-mail address: {value.strip()[:80]!r}")
+        raise UserError(f"not an e-mail address: {value.strip()[:80]!r}", vi="Địa chỉ e-mail không hợp lệ.")
     return email
 
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters",
+                        vi=f"Mật khẩu phải có ít nhất {MIN_PASSWORD} ký tự.")
     if len(password) > MAX_PASSWORD:
-        raise UserError(f"the password must have at most {MAX_PASSWORD} characters")
+        raise UserError(f"the password must have at most {MAX_PASSWORD} characters",
+                        vi=f"Mật khẩu dài tối đa {MAX_PASSWORD} ký tự.")
 
 
 def normalise_telegram_id(value: str | None) -> str | None:
@@ -94,20 +104,22 @@ def normalise_telegram_id(value: str | None) -> str | None:
         return None
     value = value.strip()
     if not _TELEGRAM_ID.match(value):
-        raise UserError(f"a Telegram user id is a positive number, not {value[:40]!r}")
+        raise UserError(f"a Telegram user id is a positive number, not {value[:40]!r}",
+                        vi="Mã người dùng Telegram là một số nguyên dương.")
     return value
 
 
 def _check_role_unit(conn: sa.Connection, role: str, unit_id: str | None) -> str | None:
     if role not in ROLES:
-        raise UserError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+        raise UserError(f"unknown role {role!r}: one of {', '.join(ROLES)}", vi="Vai trò không hợp lệ.")
     unit = unit_id.strip() if unit_id else None
     if role == "officer" and not unit:
-        raise UserError("an officer needs --unit: the police unit whose tips they handle")
+        raise UserError("an officer needs --unit: the police unit whose tips they handle",
+                        vi="Cán bộ phải thuộc một đơn vị (đơn vị nhận tin báo).")
     if unit and conn.execute(sa.select(police_units.c.id).where(police_units.c.id == unit)).first() is None:
         known = [r.id for r in conn.execute(sa.select(police_units.c.id).order_by(police_units.c.id).limit(20))]
         hint = f"known units: {', '.join(known)}" if known else "no units yet: `hotline import units FILE.csv`"
-        raise UserError(f"unknown unit {unit!r} ({hint})")
+        raise UserError(f"unknown unit {unit!r} ({hint})", vi=f"Không có đơn vị {unit!r}.")
     return unit
 
 
@@ -144,7 +156,7 @@ def check_new_user(conn: sa.Connection, *, email: str, role: str, unit_id: str |
     unit = _check_role_unit(conn, role, unit_id)
     telegram = normalise_telegram_id(telegram_user_id)
     if conn.execute(sa.select(console_users.c.id).where(console_users.c.email == email)).first() is not None:
-        raise UserError(f"an account with the e-mail {email} exists")
+        raise UserError(f"an account with the e-mail {email} exists", vi=f"Đã có tài khoản với e-mail {email}.")
     _check_telegram_free(conn, telegram, None)
     return email, unit, telegram
 
@@ -166,7 +178,8 @@ def _check_telegram_free(conn: sa.Connection, telegram: str | None, user_id: int
         return
     other = conn.execute(sa.select(console_users.c.id).where(console_users.c.telegram_user_id == telegram)).first()
     if other is not None and other.id != user_id:
-        raise UserError(f"Telegram user id {telegram} already belongs to another account")
+        raise UserError(f"Telegram user id {telegram} already belongs to another account",
+                        vi=f"Mã Telegram {telegram} đã gắn với tài khoản khác.")
 
 
 _KEEP: Any = object()
@@ -196,7 +209,7 @@ def update_user(conn: sa.Connection, *, user_id: int, actor: str, now: datetime,
 def _get(conn: sa.Connection, user_id: int) -> UserRow:
     user = get_user(conn, user_id=user_id)
     if user is None:
-        raise UserError(f"no account #{user_id}")
+        raise UserError(f"no account #{user_id}", vi="Không có tài khoản này.")
     return user
 
 
@@ -215,7 +228,7 @@ def get_user(conn: sa.Connection, *, user_id: int | None = None, email: str | No
 def require_user(conn: sa.Connection, *, email: str) -> UserRow:
     user = get_user(conn, email=email)
     if user is None:
-        raise UserError(f"no account with the e-mail {email.strip().lower()}")
+        raise UserError(f"no account with the e-mail {email.strip().lower()}", vi="Không có tài khoản với e-mail này.")
     return user
 
 

@@ -16,7 +16,7 @@ response: a 303 to the sign-in page for a page view, a 401/403 page otherwise.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -158,8 +158,7 @@ def error_page(request: Request, status: int, heading: str, message: str) -> Res
                                         status=status)
 
 
-def _not_signed_in(request: Request, had_cookie: bool) -> ConsoleDenied:
-    settings = runtime_of(request).settings
+def _not_signed_in(request: Request) -> ConsoleDenied:
     response: Response
     if request.method in ("GET", "HEAD"):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -167,8 +166,7 @@ def _not_signed_in(request: Request, had_cookie: bool) -> ConsoleDenied:
     else:
         response = error_page(request, 401, "Cần đăng nhập",
                               "Phiên làm việc đã hết hạn hoặc bạn chưa đăng nhập. Hãy đăng nhập lại.")
-    if had_cookie:
-        clear_session_cookie(response, settings)
+    # A cookie of a half-done sign-in (TOTP step) is left alone: the code page still wants it.
     return ConsoleDenied(response)
 
 
@@ -194,7 +192,7 @@ async def enrolling_user(request: Request) -> ConsoleUser:
     """Like :func:`current_user`, but lets an account that must set up TOTP through (the enrolment page)."""
     session = await signed_in_session(request)
     if session is None:
-        raise _not_signed_in(request, bool(request.cookies.get(COOKIE)))
+        raise _not_signed_in(request)
     user: ConsoleUser = request.state.user
     return user
 
@@ -256,15 +254,20 @@ def forged(request: Request) -> ConsoleDenied:
                                     "của chúng tôi. Hãy tải lại trang và thử lại."))
 
 
-async def checked_form(request: Request, user: Annotated[ConsoleUser, Depends(current_user)]) -> FormData:
+async def checked_form(request: Request,
+                       user: Annotated[ConsoleUser, Depends(current_user)]) -> AsyncIterator[FormData]:
     """The POSTed form (urlencoded or multipart) of a signed-in user, once its ``csrf`` field matched the
-    session's token (constant-time) and the request is not cross-site; otherwise a 403 page."""
+    session's token (constant-time) and the request is not cross-site; otherwise a 403 page. Uploaded files
+    in it are closed after the response."""
     if cross_site(request):
         raise forged(request)
     form = await request.form()
-    if not token_matches(form.get("csrf"), getattr(request.state, "csrf", "")):
-        raise forged(request)
-    return form
+    try:
+        if not token_matches(form.get("csrf"), getattr(request.state, "csrf", "")):
+            raise forged(request)
+        yield form
+    finally:
+        await form.close()
 
 
 # For handler signatures: ``async def page(request: Request, user: CurrentUser, form: CheckedForm)``.

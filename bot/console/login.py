@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from bot.console import auth, login_enrol
+from bot.console import auth, login_enrol, users_pages
 from bot.console.auth import CheckedForm, ConsoleUser, CurrentUser
 from bot.console.templating import Renderer, page_headers
 from bot.runtime import Runtime
@@ -230,4 +230,5 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         return response
 
     router.include_router(login_enrol.make_router(runtime, renderer))
+    router.include_router(users_pages.make_router(runtime, renderer))
     return router

@@ -1,4 +1,5 @@
-"""TOTP enrolment at ``/console/account/totp``: a new secret, its QR code, and a first code to prove it.
+"""The signed-in user's own page (``/console/account``) and TOTP enrolment (``/console/account/totp``: a new
+secret, its QR code, and a first code to prove it).
 
 The secret is not stored until a code made from it comes back; meanwhile it travels in the form, sealed
 with the data keys and bound to this session (another session, or a tampered field, cannot use it).
@@ -12,14 +13,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from bot.console import auth
-from bot.console.auth import CheckedForm, ConsoleUser, EnrollingUser
+from bot.console.auth import CheckedForm, ConsoleUser, CurrentUser, EnrollingUser
 from bot.console.templating import Renderer, page_headers
 from bot.runtime import Runtime
 from storage import users
 from storage.crypto import CryptoError
-from storage.users_sessions import token_hash
+from storage.users_sessions import session_count, token_hash
 
 ISSUER = "Hotline"
+ROLE_NAMES = {"officer": "Cán bộ", "supervisor": "Chỉ huy", "admin": "Quản trị viên"}
 
 
 def qr_data_uri(uri: str) -> str:
@@ -40,6 +42,12 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
             "qr": qr_data_uri(users.totp_uri(secret, email=user.email, issuer=ISSUER)),
             "secret_display": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
             "enrolment": cipher.seal_text(secret, aad=aad(request))}, status=status)
+
+    @router.get("/console/account")
+    async def account(request: Request, user: CurrentUser) -> Response:
+        count = await db.run(session_count, user_id=user.id)
+        return renderer.render(request, "login_account.html", {"sessions": count,
+                                                                "role_name": ROLE_NAMES.get(user.role, user.role)})
 
     @router.get(auth.ENROL_PATH)
     async def enrol_form(request: Request, user: EnrollingUser) -> Response:

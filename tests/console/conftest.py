@@ -188,23 +188,26 @@ class Console:
             await client.aclose()
 
 
+def csrf_of(html: str) -> str:
+    """The first form's ``csrf`` field in a page."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, html[:500]
+    return found.group(1)
+
+
 async def sign_in(client: httpx.AsyncClient, email: str, password: str, *, code: str | None = None,
                   next_path: str | None = None) -> httpx.Response:
     """Sign in through the real pages (form token, password, and the TOTP step when ``code`` is given);
     returns the last response (a 303 to where the console sends the user on success)."""
     page = await client.get("/console/login", params={"next": next_path} if next_path else None)
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert token is not None, page.text[:500]
-    data = {"csrf": token.group(1), "email": email, "password": password}
+    data = {"csrf": csrf_of(page.text), "email": email, "password": password}
     if next_path:
         data["next"] = next_path
     response = await client.post("/console/login", data=data)
     if code is None or response.headers.get("location", "").split("?")[0] != "/console/login/totp":
         return response
     step = await client.get(response.headers["location"])
-    pending = re.search(r'name="csrf" value="([^"]+)"', step.text)
-    assert pending is not None, step.text[:500]
-    return await client.post("/console/login/totp", data={"csrf": pending.group(1), "code": code,
+    return await client.post("/console/login/totp", data={"csrf": csrf_of(step.text), "code": code,
                                                           **({"next": next_path} if next_path else {})})
 
 
@@ -233,12 +236,14 @@ async def console(tmp_path: Path) -> AsyncIterator[Console]:
 
 @pytest.fixture
 def make_console(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[Console]]:
-    """``async with make_console(console={...}, server={...}) as c:`` — a console with other settings."""
+    """``async with make_console(console={...}, server={...}) as c:`` — a console with other settings;
+    ``make_console(path=c.tmp_path)`` starts one again on an earlier one's database (a restart)."""
     counter = iter(range(1000))
 
-    def factory(**sections: Any) -> AbstractAsyncContextManager[Console]:
-        where = tmp_path / f"console-{next(counter)}"
-        where.mkdir()
+    def factory(path: Path | None = None, **sections: Any) -> AbstractAsyncContextManager[Console]:
+        # ``path``: run on the database and keys of an earlier console (a restart).
+        where = path or tmp_path / f"console-{next(counter)}"
+        where.mkdir(exist_ok=True)
         return _running(where, **sections)
 
     return factory
