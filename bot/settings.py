@@ -109,7 +109,7 @@ class ZaloSettings(_Section):
     # Events older than this are refused as replays; it covers Zalo's own retries (up to ~2 hours).
     signature_max_age_seconds: int = Field(default=7200, ge=60, le=86_400)
     max_buttons: int = Field(default=5, ge=1, le=10)  # more options than this become numbered text
-    messages_per_second: float = Field(default=10.0, gt=0, le=100)  # our pace, under Zalo's per-app limit
+    messages_per_second: float = Field(default=10.0, gt=0, le=1000)  # our pace, under Zalo's per-app limit
 
     @property
     def enabled(self) -> bool:
@@ -203,6 +203,19 @@ class WorkflowSettings(_Section):
     release_idle_minutes: int = Field(default=120, ge=5)
 
 
+class EvidenceSettings(_Section):
+    """Reading screenshots, QR codes and APK files (handlers/evidence): limits of the worker pool."""
+
+    enabled: bool = True  # false: files are only stored, as before
+    workers: int = Field(default=2, ge=1, le=16)  # worker processes (one OCR each); the machine's cores
+    queue: int = Field(default=8, ge=0, le=1000)  # files waiting beyond the workers before "busy"
+    job_seconds: float = Field(default=30.0, gt=0, le=600)  # one file, start to end; the worker is replaced after
+    ocr_seconds: float = Field(default=20.0, gt=0, le=600)  # tesseract alone (killed after)
+    max_pixels: int = Field(default=40_000_000, ge=100_000)  # decompression bombs are refused before decoding
+    max_apk_mb: int = Field(default=10, ge=1, le=10)  # at most the attachment limit
+    official_apps: str = ""  # a YAML file replacing handlers/evidence/data/official_apps.yaml
+
+
 Role = Literal["officer", "supervisor", "admin"]
 
 
@@ -242,6 +255,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     retention: RetentionSettings = RetentionSettings()
     workflow: WorkflowSettings = WorkflowSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
     console: ConsoleSettings = ConsoleSettings()
     data_dir: str = "./var/data"
 
