@@ -178,11 +178,12 @@ async def test_cookie_flags(console: Console, make_console: MakeConsole) -> None
         page = await client.get("/console/login")
         assert "Secure" in page.headers["set-cookie"]
         # httpx keeps Secure cookies off plain http, as a browser would: send the form token by hand.
-        response = await client.post("/console/login", headers={"Cookie": f"hotline_console_login={csrf_of(page.text)}"},
+        token = csrf_of(page.text)
+        response = await client.post("/console/login", headers={"Cookie": f"hotline_console_login={token}"},
                                      data={"csrf": csrf_of(page.text), "email": officer.email,
                                            "password": officer.password})
-        header = [h for h in response.headers.get_list("set-cookie") if h.startswith(COOKIE + "=")]
-        assert len(header) == 1 and "secure" in {part.strip().lower() for part in header[0].split(";")}
+        headers = [h for h in response.headers.get_list("set-cookie") if h.startswith(COOKIE + "=")]
+        assert len(headers) == 1 and "secure" in {part.strip().lower() for part in headers[0].split(";")}
 
 
 async def test_session_id_rotates_at_each_step_of_sign_in(console: Console) -> None:
@@ -213,7 +214,8 @@ async def test_idle_and_absolute_expiry(console: Console) -> None:
     await console.db.run(lambda c: c.execute(sa.update(console_sessions).values(
         last_seen_at=datetime.now(UTC) - idle)))
     expired = await client.get("/console/account?x=1")
-    assert expired.status_code == 303 and expired.headers["location"] == "/console/login?next=%2Fconsole%2Faccount%3Fx%3D1"
+    assert expired.status_code == 303
+    assert expired.headers["location"] == "/console/login?next=%2Fconsole%2Faccount%3Fx%3D1"
     assert await console.db.run(lambda c: c.execute(sa.select(sa.func.count()).select_from(console_sessions))
                                 .scalar_one()) == 0
     busy = await console.signed_in_client(officer)
@@ -276,8 +278,9 @@ async def test_next_inside_the_console_is_followed(console: Console) -> None:
     client = console.client()
     first = await client.get("/console/tips/TG-2026-000001?tab=notes")
     assert first.headers["location"] == "/console/login?next=%2Fconsole%2Ftips%2FTG-2026-000001%3Ftab%3Dnotes"
-    response = await sign_in(client, "officer@ca.vn", officer.password, next_path="/console/tips/TG-2026-000001?tab=notes")
-    assert response.headers["location"] == "/console/tips/TG-2026-000001?tab=notes"
+    target = "/console/tips/TG-2026-000001?tab=notes"
+    response = await sign_in(client, "officer@ca.vn", officer.password, next_path=target)
+    assert response.headers["location"] == target
 
 
 def test_safe_next() -> None:
