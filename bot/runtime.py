@@ -53,6 +53,8 @@ class Runtime:
             closer = getattr(channel, "aclose", None)
             if closer is not None:
                 await closer()
+        if self.engine.evidence is not None:
+            await asyncio.to_thread(self.engine.evidence.close)  # the evidence worker processes
         await self.db.dispose()
 
 
@@ -93,6 +95,24 @@ def build_checker(settings: Settings) -> Checker:
     return DirectoryChecker()
 
 
+def build_evidence(settings: Settings, cipher: Cipher) -> Any:
+    """The evidence reader (screenshots, QR codes, APKs), or None when ``evidence.enabled`` is false.
+
+    Imported here, not at the top: the imaging libraries load only when the bot reads files.
+    """
+    if not settings.evidence.enabled:
+        return None
+    from handlers.evidence.apps import load_apps
+    from handlers.evidence.limits import Limits
+    from handlers.evidence.pool import EvidencePool
+    from handlers.evidence.reader import EvidenceReader
+
+    ev = settings.evidence
+    limits = Limits(workers=ev.workers, queue=ev.queue, job_seconds=ev.job_seconds, ocr_seconds=ev.ocr_seconds,
+                    max_pixels=ev.max_pixels, max_apk_bytes=ev.max_apk_mb * 1024 * 1024)
+    return EvidenceReader(EvidencePool(limits), cipher, apps=load_apps(ev.official_apps or None))
+
+
 async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> Runtime:
     """Open everything ``hotline serve`` / ``hotline chat`` need. SQLite is migrated automatically."""
     db = Database(settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size)
@@ -126,7 +146,8 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
         remote = RasaBackend(settings.nlu.rasa_url, settings.nlu.timeout_seconds, nlu_engine)
     engine = Engine(db, flows, checker=build_checker(settings), config=config, cipher=cipher,
                     understand=nlu_engine.parse, low_confidence=settings.nlu.low_confidence,
-                    remote_parse=remote.parse if remote is not None else None)
+                    remote_parse=remote.parse if remote is not None else None,
+                    evidence=build_evidence(settings, cipher))
     # Tips filed before the workflow existed get their case rows (a no-op once done).
     try:
         while await db.run(backfill_cases, cipher=cipher, now=datetime.now(UTC), targets=config.case_targets):

@@ -13,6 +13,7 @@ from typing import Any
 
 from handlers.checking import Checker
 from handlers.commands import command_of, harm_of
+from handlers.evidence.hook import EvidenceHook
 from handlers.flowload import FlowSet
 from handlers.flowspec import (
     AnyStep,
@@ -58,6 +59,7 @@ class Dialogue(StepInputs):
         max_attachments: int = 5,
         understand: Understand | None = None,
         low_confidence: float = 0.5,
+        evidence: EvidenceHook | None = None,
     ) -> None:
         self._flows = flows
         self.understand = understand
@@ -67,6 +69,7 @@ class Dialogue(StepInputs):
         self.erase = erase
         self.variables = dict(variables)
         self.max_attachments = max_attachments
+        self.evidence = evidence
 
     # ----- entry point ---------------------------------------------------------------------------------
     def respond(self, turn: Turn) -> None:
@@ -112,6 +115,10 @@ class Dialogue(StepInputs):
             return
         if msg.payload and msg.payload.startswith("!intent:"):
             self._start_intent(turn, flows, msg.payload[8:], state.pop("clarify_text", None))
+            return
+        # Screenshots, QR codes, APKs, forwarded messages: read before harm words are looked for, because a
+        # forwarded scam's "chuyển tiền gấp" is the scammer's words, not the parent's (handlers/evidence).
+        if self.evidence is not None and self.evidence.handle_turn(self, turn, flows):
             return
 
         harm = harm_of(norm) if norm and msg.payload is None else None

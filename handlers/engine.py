@@ -22,6 +22,8 @@ from handlers.checking import Checker
 from handlers.checks.phones import normalize_phone
 from handlers.checks.urls import registrable_domain
 from handlers.dialogue import Dialogue
+from handlers.evidence.hook import EvidenceHook
+from handlers.evidence.slots import evidence_accounts
 from handlers.flowload import FlowRegistry
 from handlers.messages import Attachment, ConversationKey, InboundMessage, OutboundMessage
 from handlers.ratelimit import RateLimiter, Verdict
@@ -96,8 +98,11 @@ class Engine:
 
     def __init__(self, db: Database, flows: FlowRegistry, *, checker: Checker, config: EngineConfig,
                  cipher: Cipher, understand: Understand | None = None, low_confidence: float = 0.5,
-                 remote_parse: Callable[[str], Awaitable[Any]] | None = None) -> None:
+                 remote_parse: Callable[[str], Awaitable[Any]] | None = None,
+                 evidence: EvidenceHook | None = None) -> None:
         self.db = db
+        # Files (screenshots, QR codes, APKs) are read before the turn, in worker processes (handlers/evidence).
+        self.evidence = evidence
         self.cipher = cipher
         # A remote NLU server (Rasa) is asked before the turn, on the event loop; the turn itself stays sync.
         self.remote_parse = remote_parse
@@ -106,7 +111,7 @@ class Engine:
         self.dialogue = Dialogue(
             flows.get, checker=checker, submit=self._submit, erase=self._erase,
             variables=config.variables, max_attachments=config.max_attachments, understand=understand,
-            low_confidence=low_confidence,
+            low_confidence=low_confidence, evidence=evidence,
         )
         self._locks = KeyedLocks()
         self.blocks = blocks_repo.BlockCache(ttl=config.block_cache_seconds)
@@ -125,6 +130,8 @@ class Engine:
             # Filing a tip needs a power-cut-proof commit; guess it up front so the turn usually runs once.
             durable = may_submit(msg.payload, msg.text)
             parsed = {msg.text: await self.remote_parse(msg.text)} if self.remote_parse and msg.text else {}
+            if self.evidence is not None and msg.attachments:
+                msg = await self.evidence(msg)  # inside the lock: a chat's messages stay in order
             for attempt in range(4):
                 try:
                     run = self.db.run_durable if durable else self.db.run
@@ -269,6 +276,7 @@ def _indicators(slots: dict[str, Any]) -> Sequence[Indicator]:
             out.append(Indicator("domain", domain))
     if isinstance(slots.get("bank"), str):
         out += [Indicator("bank_account", m) for m in _BANK_ACCOUNT.findall(slots["bank"])]
+    out += [Indicator("bank_account", a) for a in evidence_accounts(slots)]  # from payment QR codes
     return out
 
 

@@ -7,7 +7,9 @@ the data directory alone shows no screenshot. Synchronous: call through ``asynci
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import zipfile
 from pathlib import Path
 
 from storage.crypto import Cipher
@@ -26,6 +28,9 @@ _SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
 )
 
 
+APK_MIME = "application/vnd.android.package-archive"
+
+
 class RejectedFile(ValueError):
     """The bytes are not an accepted type, or too large."""
 
@@ -36,7 +41,18 @@ def sniff(data: bytes) -> tuple[str, str]:
             return mime, ext
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp", ".webp"
-    raise RejectedFile("not an image (JPEG, PNG, GIF, WebP) or PDF")
+    if data[:4] == b"PK\x03\x04" and _is_apk(data):
+        return APK_MIME, ".apk"  # kept as evidence and inspected statically (handlers/evidence), never run
+    raise RejectedFile("not an image (JPEG, PNG, GIF, WebP), PDF or Android app (APK)")
+
+
+def _is_apk(data: bytes) -> bool:
+    """A zip whose directory lists AndroidManifest.xml (only the directory is read, nothing inflated)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return any(name == "AndroidManifest.xml" for name in zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
 
 
 def _aad(digest: str) -> str:
@@ -66,7 +82,7 @@ def store_attachment(data_dir: Path, data: bytes, *, cipher: Cipher, file_name: 
         tmp.replace(path)
     else:
         os.utime(path)  # sent again: the orphan sweep counts its age from the newest upload
-    kind = "document" if mime == "application/pdf" else "photo"
+    kind = "photo" if mime.startswith("image/") else "document"
     safe_name = Path(file_name).name[:200] if file_name else None
     return Attachment(kind=kind, mime_type=mime, size=len(data), sha256=digest, path=str(path), file_name=safe_name)
 

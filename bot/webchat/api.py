@@ -37,7 +37,7 @@ from bot.webchat.resume import current_prompt
 from bot.webchat.security import Sessions, api_headers, origin_allowed, session_cookie
 from handlers.messages import ConversationKey
 from storage.conversations import peek
-from storage.files import MAX_ATTACHMENT_BYTES, RejectedFile, check_attachment, store_attachment
+from storage.files import APK_MIME, MAX_ATTACHMENT_BYTES, RejectedFile, check_attachment, store_attachment
 
 log = logging.getLogger(__name__)
 
@@ -161,9 +161,10 @@ def make_api_router(runtime: Runtime, allowed_origins: tuple[str, ...], sessions
         if len(data) > MAX_ATTACHMENT_BYTES:
             return _error(f"image larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB", 413)
         try:
-            # Decided by the bytes, never by the name or the claimed type; only images for the web chat.
-            if not check_attachment(data).startswith("image/"):
-                raise RejectedFile("not an image (JPEG, PNG, GIF, WebP)")
+            # Decided by the bytes, never by the name or the claimed type: images, and APK files to inspect.
+            mime = check_attachment(data)
+            if not (mime.startswith("image/") or mime == APK_MIME):
+                raise RejectedFile("not an image (JPEG, PNG, GIF, WebP) or Android app (APK)")
         except RejectedFile as exc:
             return _error(f"file rejected: {exc}", 415)
         try:

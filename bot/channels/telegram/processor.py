@@ -25,7 +25,10 @@ from storage.telegram_store import StoredUpdate
 log = logging.getLogger(__name__)
 
 # Documents worth downloading: what storage.files accepts (it checks the bytes again, whatever this says).
-_DOCUMENT_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+# APKs arrive under several claimed types (Telegram passes on what the sender's phone said).
+_DOCUMENT_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf",
+                             "application/vnd.android.package-archive", "application/zip",
+                             "application/octet-stream"})
 
 
 class UpdateProcessor:
