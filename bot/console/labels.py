@@ -71,10 +71,21 @@ ROLE = {
     "supervisor": ("Chỉ huy", "Supervisor"),
     "admin": ("Quản trị", "Admin"),
 }
+EVENT = {
+    "take": ("Nhận xử lý", "Took it"), "assign": ("Giao việc", "Assigned"), "unassign": ("Bỏ nhận", "Unassigned"),
+    "released": ("Tự trả về hàng chờ (cán bộ không thao tác)", "Released to the queue (officer idle)"),
+    "status": ("Đổi trạng thái", "Status changed"), "close": ("Đóng báo cáo", "Closed"),
+    "reopen": ("Mở lại", "Reopened"),
+    "note": ("Thêm ghi chú", "Note added"), "blocklist": ("Đưa vào danh sách cảnh báo", "Blocklisted"),
+    "referral": ("Yêu cầu ngăn chặn", "Takedown request"),
+    "ack": ("Xác nhận đã thấy (Telegram)", "Acknowledged (Telegram)"),
+    "claim": ("Nhận qua Telegram", "Claimed on Telegram"), "reply": ("Phụ huynh trả lời", "The parent replied"),
+    "handoff": ("Trò chuyện trực tiếp", "Live chat"), "question": ("Hỏi phụ huynh", "Question to the parent"),
+}
 TABLES: dict[str, Mapping[str, tuple[str, str]]] = {
     "status": STATUS, "outcome": OUTCOME, "verdict": VERDICT, "kind": KIND, "channel": CHANNEL,
     "first_action": FIRST_ACTION, "indicator": INDICATOR, "target": TARGET, "referral_status": REFERRAL_STATUS,
-    "role": ROLE,
+    "role": ROLE, "event": EVENT,
 }
 # Report slots whose values are option ids, and the option set that names them.
 OPTION_SLOTS = {"contact_channel": "contact_channel", "claimed_role": "claimed_role", "pretext": "pretext",
@@ -93,6 +104,33 @@ class Labels:
             return ""
         pair = TABLES[table].get(code)
         return (pair[1] if self.en else pair[0]) if pair else code
+
+    def actor(self, actor: str, names: Mapping[int, str]) -> str:
+        """``officer:12`` as the officer's e-mail; the bot, the parent and Telegram presses in words."""
+        kind, _, ident = actor.partition(":")
+        if kind == "officer" and ident.isdigit():
+            return names.get(int(ident), actor)
+        words = {"system": ("Hệ thống", "System"), "parent": ("Phụ huynh", "Parent")}.get(actor)
+        if words:
+            return words[1] if self.en else words[0]
+        return actor
+
+    def event(self, action: str, detail: Mapping[str, Any]) -> str:
+        """One history row in words: the action, and for status changes where from and where to."""
+        text = self.of("event", action)
+        if action in ("status", "close", "reopen") and detail.get("to"):
+            text += f": {self.of('status', detail.get('from'))} → {self.of('status', detail.get('to'))}"
+            if detail.get("outcome"):
+                text += f" ({self.of('outcome', detail['outcome'])})"
+        elif action == "handoff" and detail.get("state"):
+            text += f": {detail['state']}"
+        elif action == "referral" and detail.get("target"):
+            text += f": {self.of('target', detail['target'])}"
+        elif action == "referral" and detail.get("status"):
+            text += f": {self.of('referral_status', detail['status'])}"
+        elif action == "blocklist" and detail.get("count"):
+            text += f" ({detail['count']})"
+        return text
 
     def choices(self, table: str) -> list[tuple[str, str]]:
         return [(code, pair[1] if self.en else pair[0]) for code, pair in TABLES[table].items()]
