@@ -25,6 +25,7 @@ from handlers.dialogue import Dialogue
 from handlers.evidence.hook import EvidenceHook
 from handlers.evidence.slots import evidence_accounts
 from handlers.flowload import FlowRegistry
+from handlers.handoff import FILED, Handoff, HandoffConfig, forget_chat
 from handlers.messages import Attachment, ConversationKey, InboundMessage, OutboundMessage
 from handlers.ratelimit import RateLimiter, Verdict
 from handlers.texts import say
@@ -63,6 +64,7 @@ class EngineConfig:
     block_minutes: int = 30
     block_cache_seconds: float = 5.0  # how soon a block lifted by an officer elsewhere takes effect
     case_targets: CaseTargets = field(default_factory=CaseTargets)  # first-action targets of new tips
+    handoff: HandoffConfig = field(default_factory=HandoffConfig)  # officers' hours, live-chat idle time
 
 
 class NeedsDurableCommit(Exception):
@@ -113,6 +115,7 @@ class Engine:
             variables=config.variables, max_attachments=config.max_attachments, understand=understand,
             low_confidence=low_confidence, evidence=evidence,
         )
+        self.handoff = Handoff(cipher=cipher, flows=flows.get, variables=config.variables, config=config.handoff)
         self._locks = KeyedLocks()
         self.blocks = blocks_repo.BlockCache(ttl=config.block_cache_seconds)
         self.limiter = RateLimiter(user_burst=config.user_burst, user_per_minute=config.user_per_minute,
@@ -206,7 +209,10 @@ class Engine:
                     durable=durable, parsed=parsed)
         for note in notes:
             turn.say(note, limit=self.config.max_text_chars)
-        self.dialogue.respond(turn)
+        # An officer's question awaiting its answer, or a live hand-off, takes the message before the flow.
+        if not self.handoff.intercept(turn):
+            self.dialogue.respond(turn)
+        self.handoff.after(turn)
         if turn.erase:
             conv_repo.delete_conversation(conn, key=msg.key, cipher=self.cipher)
             audit.record(conn, actor="parent", action="forget", subject=conv_repo.chat_ref(self.cipher, msg.key),
@@ -238,7 +244,10 @@ class Engine:
             attachments=attachments, indicators=list(_indicators(slots)), sinks=self.config.sinks,
             prefix=self.config.reference_prefix, now=turn.now, cipher=self.cipher,
             targets=self.config.case_targets, origin=_origin(turn.inbound),
+            kind="handoff" if slots.get("request_human") else "report",
         )
+        if slots.get("request_human"):
+            turn.state[FILED] = reference  # the hand-off hook then says when an officer will answer
         log.info("tip %s filed (urgent=%s, channel=%s)", reference, urgent, turn.inbound.channel)
         return reference
 
@@ -246,6 +255,7 @@ class Engine:
         """Anonymise this chat's tips (the case stays, the reporter goes); the engine deletes the chat."""
         conn = turn.conn
         ref = conv_repo.chat_ref(self.cipher, turn.inbound.key)
+        forget_chat(conn, chat_ref_value=ref, now=turn.now)  # no question or live chat outlives the erasure
         rows = conn.execute(sa.select(tips.c.id, tips.c.data).where(tips.c.reporter_ref == ref)).all()
         for row in rows:
             data = open_data(self.cipher, row.id, row.data)

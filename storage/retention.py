@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from storage import audit
+from storage import audit, notices, transcript
 from storage.cases import forget_terms
 from storage.crypto import Cipher
 from storage.filesweep import sweep_orphans
@@ -45,6 +45,9 @@ def anonymise_tip(conn: sa.Connection, *, cipher: Cipher, tip_id: int, sealed: s
     # scammer's number, domain, account) and the case's facets stay for clusters and statistics.
     conn.execute(sa.delete(tip_notes).where(tip_notes.c.tip_id == tip_id))
     forget_terms(conn, tip_id=tip_id)
+    # What the police and the parent said to each other after filing, and anything still to be sent to them.
+    transcript.forget_tip(conn, tip_id=tip_id)
+    notices.forget_tip(conn, tip_id=tip_id)
     conn.execute(sa.update(tip_indicators).where(tip_indicators.c.tip_id == tip_id).values(
         reporter_key=secrets.token_hex(32), origin_key=None))
     files = conn.execute(sa.select(tip_attachments.c.sha256, tip_attachments.c.path)

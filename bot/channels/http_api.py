@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from bot import admission, jsonbody
 from bot.apikeys import ApiKeyGate, Denied, out_of_scope
 from bot.clientaddr import client_addr_of
+from bot.delivery import pull, register_pull_channel
 from bot.errors import error_response, validation_message
 from bot.openapi import inline_schema
 from bot.runtime import Runtime
@@ -65,6 +66,7 @@ def parse_json_body(raw: bytes) -> Any:
 def make_router(runtime: Runtime) -> APIRouter:
     router = APIRouter()
     gate = ApiKeyGate(runtime.db)
+    register_pull_channel(runtime, CHANNEL)  # officers' questions reach an API user with their next request
 
     @router.post(
         "/api/v1/messages",
@@ -112,6 +114,7 @@ def make_router(runtime: Runtime) -> APIRouter:
         attachments = [await asyncio.to_thread(store_attachment, runtime.data_dir, data, cipher=runtime.cipher,
                                                file_name=name) for data, name in decoded]
         replies = await runtime.engine.handle(replace(inbound, attachments=tuple(attachments)))
+        replies += await pull(runtime, CHANNEL, message.user_id)  # what the police sent since the last request
         return JSONResponse({"messages": [r.to_json() for r in replies]})
 
     return router

@@ -29,10 +29,12 @@ from starlette.websockets import WebSocketDisconnect
 
 from bot import admission, jsonbody
 from bot.clientaddr import client_addr_of, limits_of
+from bot.delivery import pull
 from bot.errors import error_response
 from bot.runtime import Runtime
 from bot.webchat import protocol
 from bot.webchat.protocol import ChatMessage, ResumeRequest, UploadFields
+from bot.webchat.push import web_channel
 from bot.webchat.resume import current_prompt
 from bot.webchat.security import Sessions, api_headers, origin_allowed, session_cookie
 from handlers.messages import ConversationKey
@@ -73,6 +75,14 @@ def make_api_router(runtime: Runtime, allowed_origins: tuple[str, ...], sessions
     """The engine-facing half of the web chat."""
     router = APIRouter()
     engine = runtime.engine
+    # Messages from the police (bot/delivery.py) reach an open chat through this process's connections.
+    push = web_channel(runtime.channels, runtime.db, runtime.cipher)
+
+    async def with_notices(session: str, reply: dict[str, Any]) -> dict[str, Any]:
+        """Over plain HTTP nothing can be pushed: what the police sent meanwhile comes with this answer."""
+        await push.seen_over_http(session)
+        reply["messages"] += [m.to_json() for m in await pull(runtime, protocol.CHANNEL, session)]
+        return reply
 
     def origin_ok(headers: Any) -> bool:
         return origin_allowed(headers.get("origin"), headers.get("host"), allowed_origins)
@@ -118,7 +128,8 @@ def make_api_router(runtime: Runtime, allowed_origins: tuple[str, ...], sessions
             session, cookie = await session_for(request.scope, request.cookies)
         except _Refused:
             return _error(too_many, 429)
-        return _json(await handle(session, frame, client_addr_of(request.scope)), cookie=cookie)
+        reply = await handle(session, frame, client_addr_of(request.scope))
+        return _json(await with_notices(session, reply), cookie=cookie)
 
     @router.post("/chat/api/resume", summary="Web chat: the prompt the bot is waiting on (after a reload)")
     async def post_resume(request: Request) -> JSONResponse:
@@ -179,7 +190,7 @@ def make_api_router(runtime: Runtime, allowed_origins: tuple[str, ...], sessions
         attachment = await asyncio.to_thread(store_attachment, runtime.data_dir, data, cipher=runtime.cipher,
                                              file_name=file.filename)
         replies = await engine.handle(replace(inbound, attachments=(attachment,)))
-        return _json(protocol.replies_frame(fields.id, replies), cookie=cookie)
+        return _json(await with_notices(session, protocol.replies_frame(fields.id, replies)), cookie=cookie)
 
     @router.websocket("/chat/ws")
     async def chat_ws(ws: WebSocket) -> None:
@@ -196,6 +207,13 @@ def make_api_router(runtime: Runtime, allowed_origins: tuple[str, ...], sessions
         headers = [(b"set-cookie", cookie.encode())] if cookie is not None else []
         addr = client_addr_of(ws.scope)
         await ws.accept(headers=headers)
+        lock = asyncio.Lock()
+
+        async def send_frame(frame: dict[str, Any]) -> None:
+            async with lock:  # the delivery worker pushes notices on this socket too
+                await ws.send_text(json.dumps(frame, ensure_ascii=False))
+
+        conn_id = await push.connected(session, send_frame)
         try:
             while True:
                 event = await ws.receive()
@@ -206,7 +224,7 @@ def make_api_router(runtime: Runtime, allowed_origins: tuple[str, ...], sessions
                     reply = protocol.error_frame("too many messages from your address; wait a minute", retry=True)
                 else:
                     reply = await _ws_frame(session, event.get("text"), addr)
-                await ws.send_text(json.dumps(reply, ensure_ascii=False))
+                await send_frame(reply)
         except (WebSocketDisconnect, OSError):
             return  # the visitor went away mid-answer; a resend of the same id gets the same replies
         except Exception:
@@ -214,6 +232,8 @@ def make_api_router(runtime: Runtime, allowed_origins: tuple[str, ...], sessions
             log.exception("web chat: WebSocket failed")
             with contextlib.suppress(Exception):
                 await ws.close(code=1011)
+        finally:
+            await push.disconnected(session, conn_id)
 
     async def _ws_frame(session: str, text: str | None, addr: str) -> dict[str, Any]:
         if text is None:

@@ -22,7 +22,7 @@ from telegram.error import TelegramError
 
 from bot.channels.telegram import render, texts
 from bot.channels.telegram.api import HTTP_CONCURRENCY, LONG_POLL_SECONDS, make_bot, utcnow
-from bot.channels.telegram.delivery import deliver
+from bot.channels.telegram.delivery import Outcome, deliver
 from bot.channels.telegram.limiter import FloodLimiter
 from bot.channels.telegram.parse import ParseContext, chat_id_of
 from bot.channels.telegram.polling import poll, sleep_unless
@@ -80,6 +80,17 @@ class TelegramService:
             self._spawn(chat_ref)
         else:
             self._wake.set()
+
+    async def push(self, call: render.Call, *, chat: str) -> Outcome:
+        """Make one call now, outside any update (the police writing to a parent, see channel.py), paced by
+        the same limiter as the replies of chat ``chat`` (its keyed hash). ``retry`` until the bot is up."""
+        if self._bot is None or self._stopping:
+            return Outcome("retry", "the Telegram bot is not connected")
+        async with self.limiter.slot(chat, group=str(call["chat_id"]).startswith("-")), self._http:
+            outcome = await deliver(self._bot, call)
+        if outcome.kind == "flood":
+            self.limiter.pause(outcome.seconds)
+        return outcome
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll (polling mode), process and send until ``stop`` is set; then finish in-flight work briefly."""

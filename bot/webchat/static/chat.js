@@ -307,6 +307,8 @@
     var frame;
     try { frame = JSON.parse(event.data); } catch (e) { return; }
     if (frame.type === "resume") { var r = resumeWaiters.shift(); if (r) r.resolve(frame); return; }
+    // Pushed by the server, not an answer: a message from the police (a question, the live chat with an officer).
+    if (frame.type === "notice") { showReplies(frame.messages || []); return; }
     var w = frame.id && waiting[frame.id];
     if (!w) return;
     delete waiting[frame.id];
