@@ -77,7 +77,14 @@ class CheckOut(BaseModel):
              responses={400: {"description": "Malformed JSON"}, 415: {"description": "Not JSON"},
                         422: {"description": "Wrong fields"}})
 async def post_check(request: Request) -> Any:
-    """Is this call / link / message from the school real? Deterministic, explained, no network access."""
+    """Is this call / link / message / screenshot / app from the school real? Explained; opens nothing.
+
+    JSON for the fields below, or multipart with a `file` (an image or an APK) and the same fields.
+    """
+    from bot.api_evidence import is_multipart, post_check_file  # it imports this module's CheckBody
+
+    if is_multipart(request):  # a screenshot or an APK to check (bot/api_evidence.py)
+        return await post_check_file(request)
     # Read by the one JSON reader (bot/jsonbody.py) rather than FastAPI's: NaN, deep nesting, lone
     # surrogates and other content types are refused cleanly instead of failing with a 500.
     try:

@@ -274,7 +274,8 @@ def tips_show(obj: Ctx, reference: str) -> None:
 
 def _register() -> None:
     from bot.cli_apikeys import apikeys_group
-    from bot.cli_check import blocklist_group, check_command, import_group
+    from bot.cli_check import blocklist_group, import_group
+    from bot.cli_evidence import check_command  # `hotline check`, with --image/--apk
     from bot.cli_intake import forwarder_command, outbox_group, units_import_command
     from bot.cli_nlu import nlu_group
     from bot.cli_privacy import (

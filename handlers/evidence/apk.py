@@ -13,16 +13,33 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import struct
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from apkInspector.axml import ManifestStruct, XmlStartElement
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
-from handlers.evidence.limits import Limits, Unreadable
+def _import_quietly() -> Any:
+    """apkInspector calls ``logging.basicConfig(level=DEBUG)`` when imported: undo that, keep our logging."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    from apkInspector import axml
+
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    return axml
+
+
+_axml = _import_quietly()
+ManifestStruct, XmlStartElement = _axml.ManifestStruct, _axml.XmlStartElement
+
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs7  # noqa: E402
+
+from handlers.evidence.limits import Limits, Unreadable  # noqa: E402
 
 MANIFEST = "AndroidManifest.xml"
 ANDROID_NS = "http://schemas.android.com/apk/res/android"
@@ -139,10 +156,10 @@ class _Manifest:
     def _string(self, index: int) -> str | None:
         return self.strings[index] if 0 <= index < len(self.strings) else None
 
-    def tag(self, element: XmlStartElement) -> str:
+    def tag(self, element: Any) -> str:
         return self._string(element.attrext[1]) or ""
 
-    def attrs(self, element: XmlStartElement) -> dict[str, str]:
+    def attrs(self, element: Any) -> dict[str, str]:
         out: dict[str, str] = {}
         for attr in element.attributes:
             name = self._string(attr.name_index)
