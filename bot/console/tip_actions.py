@@ -32,10 +32,10 @@ def _back(reference: str, *, done: str | None = None, problem: str | None = None
     return RedirectResponse(f"/console/tips/{reference}{query}", status_code=303)
 
 
-def _picks(form: FormData) -> list[tuple[str, str]]:
+def _picks(form: FormData, field: str = "block") -> list[tuple[str, str]]:
     """Indicator checkboxes are ``kind|value``."""
     out = []
-    for raw in form.getlist("block"):
+    for raw in form.getlist(field):
         if isinstance(raw, str) and "|" in raw:
             kind, value = raw.split("|", 1)
             out.append((kind, value))
@@ -158,7 +158,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         case = await case_or_404(user, reference)
         if case is None:
             return renderer.render(request, "not_found.html", status=404)
-        picks = _picks(form)
+        picks = _picks(form, "indicator")
         if len(picks) != 1:
             return _back(case.reference, problem="need_indicator")
         kind, value = picks[0]

@@ -29,6 +29,7 @@ from handlers.flowload import FlowSet
 from handlers.flowspec import SubmitStep
 from storage import audit, tip_links, workflow
 from storage.files import RejectedFile, read_attachment
+from storage.reference import schools_with_phones
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +116,12 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
             if view is None:
                 return None
             tip_id = view.case.tip_id
+            cluster = tip_links.cluster(conn, viewer=viewer, tip_id=tip_id, cipher=cipher)
             return {
                 "view": view,
-                "cluster": tip_links.cluster(conn, viewer=viewer, tip_id=tip_id, cipher=cipher),
+                "cluster": cluster,
+                # A school's own number in a scam report is caller-ID spoofing, not the school: say so.
+                "official": schools_with_phones(conn, phones=[e.value for e in cluster if e.kind == "phone"]),
                 "notes": workflow.notes(conn, tip_id=tip_id, cipher=cipher),
                 "events": workflow.events(conn, tip_id=tip_id),
                 "trail": audit.entries(conn, subject=view.case.reference, limit=200),

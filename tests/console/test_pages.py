@@ -234,3 +234,38 @@ async def test_supervisors_read_and_filter_the_audit_log(console: Console) -> No
     assert page.status_code == 200 and ref in page.text
     page = await sup.get("/console/audit", params={"subject": "TG-2026-000999"})
     assert ref not in page.text
+
+
+async def test_a_schools_own_number_is_shown_as_spoofing_and_not_offered_for_the_blocklist(console: Console) -> None:
+    from storage.reference import SchoolRecord, upsert_schools
+
+    await load_units(console)
+    school = SchoolRecord(id="THCS-TT", name="Trường THCS Tân Thành", name_key=" tan thanh ", type_key="thcs",
+                          phones=("+842903111222",))
+    await console.db.run(upsert_schools, records=[school], now=datetime.now(UTC))
+    ref = await file_tip(console, 1, number="+842903111222")
+    officer = await console.signed_in_client(await console.make_user("tt@ca.vn", "officer", "CA-TT"))
+    page = await officer.get(f"/console/tips/{ref}")
+    assert "giả mạo số hiển thị" in page.text and "Trường THCS Tân Thành" in page.text
+    assert f'action="/console/tips/{ref}/block"' not in page.text
+    assert 'name="block" value="phone|+842903111222"' not in page.text
+
+
+async def test_a_takedown_referral_is_tracked_on_every_tip_of_the_cluster(console: Console) -> None:
+    await load_units(console)
+    first = await file_tip(console, 1)
+    second = await file_tip(console, 2)
+    officer = await console.signed_in_client(await console.make_user("tt@ca.vn", "officer", "CA-TT"))
+    answer = await officer.form(f"/console/tips/{first}/referrals", {"indicator": "phone|+84912345678",
+                                                                     "target": "telco"})
+    assert answer.status_code == 303 and "done=referral" in answer.headers["location"]
+    page = await officer.get(f"/console/tips/{second}")
+    referral = re.search(rf'action="/console/tips/{second}/referrals/(\d+)"', page.text)
+    assert referral is not None and "Đã gửi yêu cầu" in page.text
+    answer = await officer.form(f"/console/tips/{second}/referrals/{referral.group(1)}", {"status": "done"})
+    assert "done=referral" in answer.headers["location"]
+    assert "Đã xử lý" in (await officer.get(f"/console/tips/{first}")).text
+    # A target that makes no sense for the indicator is refused with a message, not stored.
+    answer = await officer.form(f"/console/tips/{first}/referrals", {"indicator": "phone|+84912345678",
+                                                                     "target": "bank"})
+    assert "problem=" in answer.headers["location"]
