@@ -145,18 +145,18 @@ async def test_replies_wait_for_an_authorisation_and_go_out_after_it(tmp_path: P
 
 
 # ----- Channel.send says what went wrong by meaning ----------------------------------------------------------
-@pytest.mark.parametrize(("fault", "reason", "retryable"), [
-    ({"code": -230}, FailureReason.OUT_OF_WINDOW, False),
-    ({"code": -213}, FailureReason.BLOCKED, False),
-    ({"code": -32}, FailureReason.RATE_LIMITED, True),
-    ({"code": -211}, FailureReason.RATE_LIMITED, True),
-    ({"status": 503}, FailureReason.TRANSIENT, True),
-    ({"code": -219}, FailureReason.PERMANENT, False),
+@pytest.mark.parametrize(("code", "status", "reason", "retryable"), [
+    (-230, 200, FailureReason.OUT_OF_WINDOW, False),
+    (-213, 200, FailureReason.BLOCKED, False),
+    (-32, 200, FailureReason.RATE_LIMITED, True),
+    (-211, 200, FailureReason.RATE_LIMITED, True),
+    (0, 503, FailureReason.TRANSIENT, True),
+    (-219, 200, FailureReason.PERMANENT, False),
 ])
-async def test_channel_send_raises_delivery_failure_by_meaning(zalo: Live, fake: FakeZalo, fault: dict[str, int],
+async def test_channel_send_raises_delivery_failure_by_meaning(zalo: Live, fake: FakeZalo, code: int, status: int,
                                                                reason: FailureReason, retryable: bool) -> None:
     zalo.channel.max_pause = 0.0
-    fake.fail(times=1, **fault)
+    fake.fail(code, status=status, times=1)
     with pytest.raises(DeliveryFailure) as failure:
         await zalo.channel.send("2060", [OutboundMessage("Thông báo kết quả xử lý")])
     assert failure.value.reason is reason
