@@ -28,6 +28,8 @@ def decode(data: bytes, limits: Limits) -> Image.Image:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data), formats=_FORMATS)
+        except Image.DecompressionBombError:
+            raise Unreadable("too_many_pixels", "the image claims far too many pixels (a decompression bomb)") from None
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise Unreadable("not_image", f"not a readable image: {exc}") from None
         width, height = image.size
