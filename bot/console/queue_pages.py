@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, QueryParams
@@ -25,6 +26,7 @@ from bot.runtime import Runtime
 from handlers.search import query_terms
 from storage import queue as q
 from storage import workflow
+from storage.intake_schema import unit_communes
 from storage.units import list_units
 
 READERS = require_roles("officer", "supervisor")
@@ -92,6 +94,15 @@ def parse_filters(params: QueryParams, user: ConsoleUser) -> Parsed:
     return Parsed(q.QueueFilter(**values), error)
 
 
+def commune_names(conn: sa.Connection, *, codes: set[str]) -> dict[str, str]:
+    """Names of the communes on this page (one IN query; codes identify places, not people)."""
+    if not codes:
+        return {}
+    rows = conn.execute(sa.select(unit_communes.c.commune_code, unit_communes.c.commune_name)
+                        .where(unit_communes.c.commune_code.in_(sorted(codes))))
+    return {r.commune_code: r.commune_name for r in rows}
+
+
 def keep_query(params: QueryParams, **changes: str | None) -> str:
     """The current query string with ``changes`` applied (None removes), for links that keep the filters."""
     items = {k: v for k, v in params.items() if k not in changes and k != "cursor"}
@@ -118,13 +129,15 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
             except q.QueryError:
                 page = q.queue(conn, viewer=viewer, filters=parsed.filters, limit=PAGE_SIZE, cipher=cipher)
             total = q.count(conn, viewer=viewer, filters=parsed.filters, cipher=cipher, cap=1000)
-            return page, total, officer_names(conn), list_units(conn)
+            codes = {r.commune_code for r in page.rows if r.commune_code}
+            return page, total, officer_names(conn), list_units(conn), commune_names(conn, codes=codes)
 
-        page, total, names, units = await db.run(work)
+        page, total, names, units, communes = await db.run(work)
         labels = Labels(runtime.flows.get(), request_lang(request))
         flash = request.query_params.get("done")
         return renderer.render(request, "queue.html", {
             "page": page, "total": total, "names": names, "units": units, "labels": labels, "now": now,
+            "unit_names": {str(u["id"]): str(u["name"]) for u in units}, "communes": communes,
             "params": request.query_params, "error": error, "flash": _FLASH.get(flash or ""),
             "flash_errors": int(request.query_params.get("failed", "0") or 0) if flash else 0,
             "next_query": keep_query(request.query_params, cursor=page.next_cursor) if page.next_cursor else None,
