@@ -13,19 +13,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from handlers.evidence import ocr  # noqa: E402
-from handlers.evidence.emvco import build_payload  # noqa: E402
-from handlers.evidence.limits import Limits  # noqa: E402
-from handlers.evidence.work import read_file  # noqa: E402
-from tests.evidence.apkbuild import build_apk, manifest, signing_identity  # noqa: E402
-from tests.evidence.screens import SCAM_TEXTS, char_accuracy, qr_image, screenshot  # noqa: E402
+from handlers.evidence import ocr
+from handlers.evidence.emvco import build_payload
+from handlers.evidence.limits import Limits
+from handlers.evidence.work import read_file
+from tests.evidence.apkbuild import build_apk, manifest, signing_identity
+from tests.evidence.screens import SCAM_TEXTS, char_accuracy, qr_image, screenshot
 
 LIMITS = Limits()
 
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def bench_ocr() -> None:
@@ -41,8 +41,8 @@ def bench_ocr() -> None:
             reading = read_file(shot.png, None, LIMITS)
             times.append(time.perf_counter() - start)
             accs.append(char_accuracy(reading["text"], shot.truth))
-        print(f"OCR {label:22s} n={len(times)}  p50 {pct(times, .5) * 1000:6.0f} ms  p95 {pct(times, .95) * 1000:6.0f} ms"
-              f"  char accuracy mean {statistics.mean(accs):.1%}  min {min(accs):.1%}")
+        print(f"OCR {label:22s} n={len(times)}  p50 {pct(times, .5) * 1000:6.0f} ms"
+              f"  p95 {pct(times, .95) * 1000:6.0f} ms  char accuracy mean {statistics.mean(accs):.1%}  min {min(accs):.1%}")
 
 
 def bench_qr() -> None:
@@ -63,7 +63,7 @@ def bench_qr() -> None:
 
 def bench_apk() -> None:
     signer = signing_identity()
-    perms = tuple(f"android.permission.P{i}" for i in range(40)) + ("android.permission.RECEIVE_SMS",)
+    perms = (*tuple(f"android.permission.P{i}" for i in range(40)), "android.permission.RECEIVE_SMS")
     apk = build_apk(manifest("com.example.app", label="Sổ liên lạc", permissions=perms), signer=signer,
                     extra={f"res/raw/f{i}.bin": bytes(2000) for i in range(300)})
     times = []

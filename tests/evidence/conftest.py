@@ -41,7 +41,7 @@ async def chat_with_reader(sqlite_db: Database, pool: EvidencePool) -> AsyncIter
     engine = make_engine(sqlite_db)
     engine.evidence = reader
     engine.dialogue.evidence = reader
-    yield Chat(engine)
+    return Chat(engine)
 
 
 def stored(tmp_path: Path, data: bytes, name: str = "shot.png") -> Attachment:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from handlers.evidence.emvco import build_payload
 from handlers.evidence.limits import Limits, Unreadable
 from handlers.evidence.pool import EvidencePool
@@ -83,18 +85,12 @@ async def test_the_pool_refuses_when_full_and_abandons_a_job_past_its_time():
     try:
         slow = asyncio.create_task(pool.run(_sleep, 30))
         await asyncio.sleep(0.1)
-        try:
+        with pytest.raises(Unreadable) as busy:  # a full pool refuses at once
             await pool.run(read_file, b"", None, Limits())
-        except Unreadable as exc:
-            assert exc.reason == "busy"
-        else:
-            raise AssertionError("a full pool must refuse at once")
-        try:
+        assert busy.value.reason == "busy"
+        with pytest.raises(Unreadable) as late:  # the slow job is abandoned
             await slow
-        except Unreadable as exc:
-            assert exc.reason == "timeout"
-        else:
-            raise AssertionError("the slow job must be abandoned")
+        assert late.value.reason == "timeout"
         result = await pool.run(read_file, b"not a file", None, Limits())  # fresh workers after the kill
         assert result["error"] == "unsupported"
     finally:
