@@ -42,7 +42,8 @@ def bench_ocr() -> None:
             times.append(time.perf_counter() - start)
             accs.append(char_accuracy(reading["text"], shot.truth))
         print(f"OCR {label:22s} n={len(times)}  p50 {pct(times, .5) * 1000:6.0f} ms"
-              f"  p95 {pct(times, .95) * 1000:6.0f} ms  char accuracy mean {statistics.mean(accs):.1%}  min {min(accs):.1%}")
+              f"  p95 {pct(times, .95) * 1000:6.0f} ms"
+              f"  char accuracy mean {statistics.mean(accs):.1%}  min {min(accs):.1%}")
 
 
 def bench_qr() -> None:
