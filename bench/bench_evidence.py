@@ -36,7 +36,7 @@ def bench_ocr() -> None:
                           ("noisy JPEG 720px q60", {"noisy": True})):
         times, accs = [], []
         for i in range(len(SCAM_TEXTS)):
-            shot = screenshot(i, **kwargs)  # type: ignore[arg-type]
+            shot = screenshot(i, **kwargs)
             start = time.perf_counter()
             reading = read_file(shot.png, None, LIMITS)
             times.append(time.perf_counter() - start)

@@ -54,7 +54,8 @@ def classify(content: str) -> QrCode:
 def read_codes(image: Image.Image) -> list[QrCode]:
     """Every QR code zxing-cpp finds (any rotation, inverted too), in reading order, duplicates dropped."""
     found = zxingcpp.read_barcodes(
-        image, formats=[zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.MicroQRCode],
+        # A list, not "|" (deprecated in zxing-cpp 3); its stubs still name only the old type.
+        image, formats=[zxingcpp.BarcodeFormat.QRCode, zxingcpp.BarcodeFormat.MicroQRCode],  # type: ignore[arg-type]
         try_rotate=True, try_invert=True,
     )
     seen: dict[str, QrCode] = {}

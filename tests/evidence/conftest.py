@@ -3,7 +3,7 @@ wired with a real evidence reader over a real SQLite database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,7 @@ def pool() -> Iterator[EvidencePool]:
 
 
 @pytest.fixture
-async def chat_with_reader(sqlite_db: Database, pool: EvidencePool) -> AsyncIterator[Chat]:
+async def chat_with_reader(sqlite_db: Database, pool: EvidencePool) -> Chat:
     reader = EvidenceReader(pool, TEST_CIPHER)
     engine = make_engine(sqlite_db)
     engine.evidence = reader
