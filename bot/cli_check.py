@@ -12,10 +12,11 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
+from bot.cli_users import cli_actor
 from bot.settings import ConfigError, load_settings
 from handlers.checks import ASKED, ROLES, CheckRequest, InvalidRequest, check
 from handlers.checks.csv_import import (
@@ -27,7 +28,7 @@ from handlers.checks.csv_import import (
 )
 from handlers.checks.result import format_lines
 from handlers.checks.urls import parse_url
-from storage import reference
+from storage import audit, reference
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -164,8 +165,14 @@ def blocklist_add(kind: str, value: str, note: str | None) -> None:
     """Add a number or domain (an existing entry gets the new note)."""
     entry = reference.BlocklistEntry(kind, _normalised(kind, value), note)
     now = datetime.now(UTC)
-    added, _updated = _with_db(lambda db: db.run(lambda conn: reference.add_to_blocklist(conn, entries=[entry],
-                                                                                      now=now)))
+
+    def work(conn: Any) -> tuple[int, int]:
+        counts = reference.add_to_blocklist(conn, entries=[entry], now=now)
+        audit.record(conn, actor=cli_actor(), action="blocklist.add", subject=f"blocklist:{kind}", now=now,
+                     detail=f"{entry.value}" + (f" ({note})" if note else ""))
+        return counts
+
+    added, _updated = _with_db(lambda db: db.run(work))
     click.echo(f"{'added' if added else 'already listed, note updated:'} {kind} {entry.value}")
 
 
@@ -175,8 +182,15 @@ def blocklist_add(kind: str, value: str, note: str | None) -> None:
 def blocklist_remove(kind: str, value: str) -> None:
     """Remove a number or domain. Exits 1 when it was not listed."""
     normalised = _normalised(kind, value)
-    removed = _with_db(lambda db: db.run(lambda conn: reference.remove_from_blocklist(conn, kind=kind,
-                                                                                      value=normalised)))
+
+    def work(conn: Any) -> bool:
+        done = bool(reference.remove_from_blocklist(conn, kind=kind, value=normalised))
+        if done:
+            audit.record(conn, actor=cli_actor(), action="blocklist.remove", subject=f"blocklist:{kind}",
+                         now=datetime.now(UTC), detail=normalised)
+        return done
+
+    removed = _with_db(lambda db: db.run(work))
     if not removed:
         click.echo(f"not listed: {kind} {normalised}", err=True)
         sys.exit(1)

@@ -18,11 +18,15 @@ import click
 from storage import users
 
 
-def _actor() -> str:
+def cli_actor() -> str:
+    """The audit log's actor for a command run on the server: ``cli:<os user>``."""
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli:unknown"
+
+
+_actor = cli_actor
 
 
 def _with_db(ctx: click.Context, fn: Any, **kwargs: Any) -> Any:

@@ -67,6 +67,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         values = {k: _field(form, k) for k in ("email", "role", "unit", "telegram_id")}
         password = str(form.get("password") or "")
         try:
+            users.check_password(password)
             await db.run(users.check_new_user, email=values["email"], role=values["role"],
                          unit_id=values["unit"] or None, telegram_user_id=values["telegram_id"] or None)
             password_hash = await asyncio.to_thread(users.hash_password, password)

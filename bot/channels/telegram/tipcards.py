@@ -22,6 +22,7 @@ from bot.runtime import Runtime
 from storage import telegram_store as store
 from storage import workflow
 from storage.db import Database
+from storage.users import user_by_telegram_id
 
 log = logging.getLogger(__name__)
 
@@ -214,8 +215,12 @@ def _record_press(conn: sa.Connection, *, press: TipPress, now: datetime) -> boo
 
 
 def console_officer(conn: sa.Connection, press: TipPress) -> workflow.Viewer | None:
-    """The console account of the officer who pressed, matched by Telegram user id (None without one)."""
-    return None
+    """The console account of the officer who pressed, matched by Telegram user id (None without one, or
+    when that account is disabled or may not read tips)."""
+    user = user_by_telegram_id(conn, telegram_user_id=str(press.officer_id))
+    if user is None or user.role not in workflow.READER_ROLES:
+        return None
+    return workflow.Viewer.officer(user.id, user.role, user.unit_id)
 
 
 async def handle_press(press: TipPress, *, db: Database, answer: Answer) -> list[Call]:
