@@ -4,6 +4,7 @@ in-memory push channel registered beside the real ones, parents who talk to the 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,7 +79,7 @@ class Parent:
                   attachments: tuple[Attachment, ...] = ()) -> list[OutboundMessage]:
         self._n += 1
         msg = InboundMessage(channel=self.channel, chat_id=self.chat_id, user_id=self.chat_id,
-                             message_id=f"{self.chat_id}-{self._n}", text=text, payload=payload,
+                             message_id=f"{self.chat_id}-{self._n}-{secrets.token_hex(4)}", text=text, payload=payload,
                              attachments=attachments, received_at=at or datetime.now(UTC))
         self.heard = await self.runtime.engine.handle(msg)
         return self.heard
