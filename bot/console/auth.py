@@ -136,6 +136,13 @@ def landing(role: str) -> str:
     return "/console/users" if role == "admin" else "/console/queue"
 
 
+def destination(role: str, next_path: str | None) -> str:
+    """Where a sign-in ends: ``next`` when it is safe, else the role's start page. The console's home page
+    itself (where a bare ``/console`` sends everyone) counts as no ``next``, so an admin lands on accounts."""
+    target = safe_next(next_path)
+    return landing(role) if target in (None, "/console", "/console/queue") else str(target)
+
+
 def login_url(next_path: str | None) -> str:
     target = safe_next(next_path)
     return LOGIN_PATH + (f"?next={quote(target, safe='')}" if target else "")

@@ -42,6 +42,13 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
     policy, limits = auth.session_policy(settings), auth.login_limits(settings)
     lock_minutes = settings.console.login_lock_minutes
     router = APIRouter(include_in_schema=False)
+    # argon2id costs ~64 MiB and tens of milliseconds a try: a flood of sign-ins waits here instead of
+    # taking every core and all memory (the per-address limit refuses most floods before they hash at all).
+    hashing = asyncio.Semaphore(2)
+
+    async def slow(fn: Any, *args: Any) -> Any:
+        async with hashing:
+            return await asyncio.to_thread(fn, *args)
 
     def keys(email: str, request: Request) -> tuple[str, str]:
         # Keyed hashes: the table of failures names neither the e-mails typed nor the addresses.
@@ -49,11 +56,13 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
                 cipher.blind_index(auth.client_addr(request), purpose="console.login.address"))
 
     def login_page(request: Request, *, status: int = 200, error: str | None = None, email: str = "",
-                   next_path: str | None = None, notice: str | None = None) -> Response:
+                   next_path: str | None = None, notice: str | None = None, reload: bool = False) -> Response:
         token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
+        target = auth.safe_next(next_path)
+        reload_url = auth.LOGIN_PATH + "?again=1" + (f"&next={quote(target, safe='')}" if target else "")
         response = renderer.render(request, "login.html", {
-            "login_csrf": token, "next": auth.safe_next(next_path) or "", "email": email[:254],
-            "error": error, "notice": notice, "minutes": lock_minutes}, status=status)
+            "login_csrf": token, "next": target or "", "email": email[:254], "error": error, "notice": notice,
+            "minutes": lock_minutes, "reload_url": reload_url if reload else None}, status=status)
         response.set_cookie(LOGIN_CSRF_COOKIE, token, path=auth.LOGIN_PATH, httponly=True, samesite="strict",
                             secure=settings.console.cookie_secure, max_age=3600)
         return response
@@ -61,7 +70,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
     def where_after(role: str, totp_enabled: bool, totp_required: bool, next_path: str | None) -> str:
         if auth.must_enrol(settings, role, totp_enabled, totp_required):
             return auth.ENROL_PATH
-        return auth.safe_next(next_path) or auth.landing(role)
+        return auth.destination(role, next_path)
 
     async def form_of(request: Request, expected: str) -> FormData:
         if auth.cross_site(request):
@@ -110,9 +119,11 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
     async def login_form(request: Request, next: str | None = None) -> Response:
         if await auth.signed_in_session(request) is not None:
             user: ConsoleUser = request.state.user
-            return _redirect(auth.ENROL_PATH if request.state.must_enrol else
-                             auth.safe_next(next) or auth.landing(user.role))
-        return login_page(request, next_path=next)
+            return _redirect(auth.ENROL_PATH if request.state.must_enrol else auth.destination(user.role, next))
+        # A link from another site (a Telegram tip card) arrives without our SameSite=Strict cookie: load the
+        # page once more from here, which sends it, so an officer already signed in goes straight on.
+        again = request.headers.get("sec-fetch-site") == "cross-site" and "again" not in request.query_params
+        return login_page(request, next_path=next, reload=again)
 
     @router.post("/console/login")
     async def login_submit(request: Request) -> Response:
@@ -126,15 +137,14 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
             return login_page(request, status=429, email=email, next_path=next_path,
                               error=LOCKED if refused == sessions.ACCOUNT else ADDRESS_LIMITED)
         record = await db.run(users.login_record, email=email) if email.strip() else None
-        ok, rehash = await asyncio.to_thread(users.verify_password, record.password_hash if record else None,
-                                             password)
+        ok, rehash = await slow(users.verify_password, record.password_hash if record else None, password)
         if record is None or not ok or record.user.disabled:
             locked = await failed(request, account_key=account_key, address_key=address_key,
                                   user_id=record.user.id if record else None,
                                   how="disabled account" if record and ok else "password")
             return login_page(request, status=429 if locked else 401, email=email, next_path=next_path,
                               error=LOCKED if locked else BAD_CREDENTIALS)
-        new_hash = await asyncio.to_thread(users.HASHER.hash, password) if rehash else None
+        new_hash = await slow(users.HASHER.hash, password) if rehash else None
         old_token = request.cookies.get(auth.COOKIE, "")
         if not record.user.totp_enabled:
             return await finish(request, record.user, replaces=old_token, account_key=account_key,

@@ -295,3 +295,25 @@ async def test_other_roles_get_403(console: Console) -> None:
     client = await console.signed_in_client(officer)
     response = await client.get("/console/users")
     assert response.status_code == 403 and "Không có quyền" in response.text
+
+
+async def test_a_link_from_another_site_reaches_a_signed_in_officer(console: Console) -> None:
+    officer = await console.make_user("officer@ca.vn")
+    client = await console.signed_in_client(officer)
+    # The browser leaves the SameSite=Strict cookie off a cross-site navigation: the page loads itself again.
+    arrived = await console.client().get("/console/login", params={"next": "/console/tips/TG-2026-000001"},
+                                         headers={"Sec-Fetch-Site": "cross-site"})
+    assert ('<meta http-equiv="refresh" content="0;url=/console/login?again=1&amp;next=%2Fconsole%2Ftips%2F'
+            'TG-2026-000001">') in arrived.text
+    again = await client.get("/console/login?again=1&next=%2Fconsole%2Ftips%2FTG-2026-000001",
+                             headers={"Sec-Fetch-Site": "same-origin"})
+    assert again.status_code == 303 and again.headers["location"] == "/console/tips/TG-2026-000001"
+    no_loop = await console.client().get("/console/login?again=1", headers={"Sec-Fetch-Site": "cross-site"})
+    assert no_loop.status_code == 200 and "http-equiv" not in no_loop.text
+
+
+async def test_the_console_home_as_next_lands_by_role(console: Console) -> None:
+    admin = await console.make_user("admin@ca.vn", "admin", totp=True)
+    response = await sign_in(console.client(), "admin@ca.vn", admin.password, code=admin.code(),
+                             next_path="/console/queue")
+    assert response.headers["location"] == "/console/users"
