@@ -254,14 +254,25 @@ def tips_list(obj: Ctx, limit: int) -> None:
 @click.pass_obj
 def tips_show(obj: Ctx, reference: str) -> None:
     """One tip with its attachments and outbox rows, as JSON."""
+    from datetime import UTC, datetime
+
+    from bot.cli_users import cli_actor
     from bot.runtime import build_cipher
+    from storage import audit
     from storage.tips import get_tip
+
+    def work(conn: Any, cipher: Any) -> dict[str, Any] | None:
+        tip = get_tip(conn, reference=reference, cipher=cipher)
+        if tip is not None:  # reading a tip's personal data on the server is an access like any other
+            audit.record(conn, actor=cli_actor(), action="tip.view", subject=reference, now=datetime.now(UTC),
+                         detail="hotline tips show")
+        return tip
 
     async def main() -> dict[str, Any] | None:
         database = await open_database(obj.settings)
         cipher = build_cipher(obj.settings)
         try:
-            return await database.run(get_tip, reference=reference, cipher=cipher)
+            return await database.run(work, cipher)
         finally:
             await database.dispose()
 
