@@ -125,7 +125,6 @@ def handle_evidence(moves: Moves, turn: Turn, flows: FlowSet, *, apps: tuple[Off
     step = moves._current(flows, state)
     in_form = state.get("flow") not in (MAIN_FLOW, FLOW, None) and isinstance(step, AskStep | ChoiceStep | SubmitStep)
     facts = facts_of(readings)
-    turn.out.extend(OutboundMessage(text) for text in describe(readings, turn.locale))
     if in_form:
         _in_form(moves, turn, flows, step, readings, facts)
     else:
@@ -139,7 +138,8 @@ def _in_form(moves: Moves, turn: Turn, flows: FlowSet, step: AnyStep | None, rea
     slots = turn.slots
     attachment_slot = next((s for s, t in flow.slots.items() if t == "attachment"), None)
     if turn.inbound.attachments and attachment_slot is not None:
-        moves._store_attachments(turn, attachment_slot, turn.inbound.attachments)
+        moves._store_attachments(turn, attachment_slot, turn.inbound.attachments)  # "Đã nhận …" comes first
+    turn.out.extend(OutboundMessage(text) for text in describe(readings, turn.locale))
     filled = {k: v for k, v in found_slots(facts, turn, flows).items()
               if k in flow.slots and slots.get(k) in (None, "", [])}
     slots.update(filled)
@@ -155,6 +155,7 @@ def _in_form(moves: Moves, turn: Turn, flows: FlowSet, step: AnyStep | None, rea
 
 def _outside_form(moves: Moves, turn: Turn, flows: FlowSet, readings: Sequence[Reading], facts: EvidenceFacts,
                   apps: tuple[OfficialApp, ...] | None) -> None:
+    turn.out.extend(OutboundMessage(text) for text in describe(readings, turn.locale))
     slots: dict[str, Any] = found_slots(facts, turn, flows)
     if turn.inbound.attachments:
         slots["screenshots"] = _stored(turn.inbound.attachments, moves.max_attachments)
