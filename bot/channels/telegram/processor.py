@@ -25,10 +25,11 @@ from storage.telegram_store import StoredUpdate
 log = logging.getLogger(__name__)
 
 # Documents worth downloading: what storage.files accepts (it checks the bytes again, whatever this says).
-# APKs arrive under several claimed types (Telegram passes on what the sender's phone said).
+# APKs too: inspected, never run (handlers/evidence). Some phones send one as a zip or octet-stream: then only a
+# name ending in .apk gets it downloaded (any other zip is refused unread).
 _DOCUMENT_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf",
-                             "application/vnd.android.package-archive", "application/zip",
-                             "application/octet-stream"})
+                             "application/vnd.android.package-archive"})
+_APK_AS = frozenset({"application/zip", "application/octet-stream"})
 
 
 class UpdateProcessor:
@@ -92,7 +93,9 @@ class UpdateProcessor:
         """Download and store one file; None when it is refused (too big, wrong type). Network errors raise."""
         if ref.size is not None and ref.size > MAX_ATTACHMENT_BYTES:
             return None
-        if ref.kind == "document" and ref.mime_type is not None and ref.mime_type not in _DOCUMENT_TYPES:
+        apk_named = ref.mime_type in _APK_AS and (ref.file_name or "").lower().endswith(".apk")
+        if ref.kind == "document" and ref.mime_type is not None and ref.mime_type not in _DOCUMENT_TYPES \
+                and not apk_named:
             return None
         async with self.http:
             try:
