@@ -6,6 +6,7 @@ index lookup by the chat's keyed hash): a question whose answer is awaited, or a
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -78,7 +79,8 @@ def version(conn: sa.Connection, *, tip_id: int) -> str:
     states = conn.execute(sa.select(_N.id, _N.status).where(_N.tip_id == tip_id).order_by(_N.id.desc())
                           .limit(20)).all()
     thread = conn.execute(sa.select(_T.mode, _T.officer_id, _T.expires_at).where(_T.tip_id == tip_id)).first()
-    return f"{last}:{','.join(f'{i}{s[0]}' for i, s in states)}:{tuple(thread) if thread else ''}"
+    raw = f"{last}:{','.join(f'{i}{s[0]}' for i, s in states)}:{tuple(thread) if thread else ''}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def attach(conn: sa.Connection, *, tip_id: int, attachment: Attachment) -> int:
