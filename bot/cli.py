@@ -114,9 +114,11 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
         telegram = cards = None
         if settings.telegram.token:
             from bot.channels.telegram import TelegramService, TelegramTipCards
+            from bot.channels.telegram.channel import TelegramChannel
 
             telegram = TelegramService(runtime)
             services.append(("telegram", telegram.run))
+            runtime.channels.register(TelegramChannel(telegram))  # officers' questions and notices go out here
             cards = TelegramTipCards(runtime) if "telegram" in settings.intake.sinks else None
         zalo = runtime.channels.get("zalo")
         if zalo is not None:
@@ -126,6 +128,9 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
                 services.append(("zalo", ZaloService(runtime, zalo).run))
         if settings.intake.run_forwarder:
             services.append(("forwarder", forwarder_service(runtime, build_sinks(settings, telegram_cards=cards))))
+        from bot.delivery import delivery_services
+
+        services += delivery_services(runtime)  # questions, hand-off and outcome notices to parents
         app = create_app(runtime, services=services)
         if telegram is not None:
             from bot.channels.telegram import make_router as telegram_router
