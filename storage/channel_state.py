@@ -138,4 +138,4 @@ def tip_reachability(conn: sa.Connection, *, reference: str) -> dict[str, Any] |
 
 def unreachable_count(conn: sa.Connection, *, channel: str) -> dict[str, int]:
     rows = conn.execute(sa.select(_R.status, sa.func.count()).where(_R.channel == channel).group_by(_R.status))
-    return {str(status): int(count) for status, count in rows.tuples()}
+    return {str(status): int(count) for status, count in rows}

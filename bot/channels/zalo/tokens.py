@@ -39,7 +39,7 @@ CHANNEL = "zalo"
 TOKEN_LEASE = "!oauth-refresh"  # noqa: S105 - a lease name no chat can have (chat refs are hex digests)
 PKCE_KEY = "pkce"
 MARGIN = timedelta(hours=6)  # refresh when less than this remains of the access token's 25 hours
-LEASE_TTL = timedelta(seconds=60)  # longer than a refresh call can take (the client times out at 15 s)
+LEASE_TTL = timedelta(seconds=30)  # longer than a refresh call can take (the client times out at 15 s)
 CACHE_SECONDS = 30.0  # how long a process trusts its copy of the pair (a rotation elsewhere shows up then)
 CODE_MAX_AGE = timedelta(minutes=10)  # Zalo's authorisation codes live 10 minutes
 
@@ -101,15 +101,22 @@ class TokenManager:
                                     "run `hotline zalo auth-url` again")
             return tokens.access_token
         try:
-            return (await self.refresh(tokens.access_token)).access_token
+            # Early, so no waiting: if another process holds the refresh lock, this token still serves.
+            return (await self.refresh(tokens.access_token, wait=False)).access_token
         except (OAuthRefused, ZaloUnavailable) as exc:
             if expires > now:  # the old one still works: keep serving, the failure is logged and recorded
                 log.warning("Zalo token refresh failed (%s); using the current token until it expires", exc)
                 return tokens.access_token
             raise NotAuthorised(str(exc)) from exc
 
-    async def refresh(self, stale: str) -> OAuthTokens:
-        """Replace the pair whose access token is ``stale`` (unless someone already did) and return the new one."""
+    async def refresh(self, stale: str, *, wait: bool = True) -> OAuthTokens:
+        """Replace the pair whose access token is ``stale`` (unless someone already did) and return the new one.
+
+        Another process refreshing holds the lock: ``wait`` for it (the stale token is useless), or not (it still
+        works) — then :class:`ZaloUnavailable` at once.
+        """
+        if not wait and self._lock.locked():
+            raise ZaloUnavailable("a token refresh is already under way here")
         async with self._lock:
             deadline = time.monotonic() + LEASE_TTL.total_seconds() + 5
             while True:
@@ -123,7 +130,7 @@ class TokenManager:
                 if await self.db.run(store.claim, channel=CHANNEL, chat_ref=TOKEN_LEASE, owner=self.owner,
                                      now=self.clock(), ttl=LEASE_TTL):
                     break
-                if time.monotonic() > deadline:
+                if not wait or time.monotonic() > deadline:
                     raise ZaloUnavailable("another process holds the token refresh lock")
                 await asyncio.sleep(0.2)
             try:
