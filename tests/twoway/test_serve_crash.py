@@ -44,8 +44,7 @@ class HangingBotAPI(FakeBotAPI):
 
     async def _maybe_hang(self, params: dict[str, Any], request: Request | None = None) -> tuple[int, Any]:
         if HANG in str(params.get("text", "")):
-            while not self.release.is_set():
-                await asyncio.sleep(0.05)
+            await asyncio.to_thread(self.release.wait)  # (set from the test's thread)
             return 500, "Internal Server Error: too late, the caller is gone"
         return await self._send_message(params, request)
 
