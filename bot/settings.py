@@ -216,7 +216,27 @@ class EvidenceSettings(_Section):
     official_apps: str = ""  # a YAML file replacing handlers/evidence/data/official_apps.yaml
 
 
-Role = Literal["officer", "supervisor", "admin"]
+class AlertRuleSettings(_Section):
+    """A campaign: this many distinct reporters naming one key within the window."""
+
+    threshold: int = Field(default=5, ge=2, le=200)
+    window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+
+
+class AlertSettings(_Section):
+    """Campaign alerts (storage/alerts.py): counted as tips are filed, raised once per campaign."""
+
+    enabled: bool = True
+    phone: AlertRuleSettings = AlertRuleSettings()  # the same caller number
+    domain: AlertRuleSettings = AlertRuleSettings()  # the same link domain
+    bank_account: AlertRuleSettings = AlertRuleSettings()  # the same bank account
+    pretext_commune: AlertRuleSettings = AlertRuleSettings()  # the same pretext in one commune
+    # A campaign runs until this long passes without its window at the threshold; a later wave is a new alert.
+    campaign_gap_hours: int = Field(default=24, ge=1, le=24 * 90)
+    telegram: bool = True  # post new alerts to the officers' group (when the telegram sink is configured)
+
+
+Role = Literal["officer", "supervisor", "admin", "reporter"]
 
 
 class ConsoleSettings(_Section):
@@ -257,6 +277,7 @@ class Settings(BaseSettings):
     workflow: WorkflowSettings = WorkflowSettings()
     evidence: EvidenceSettings = EvidenceSettings()
     console: ConsoleSettings = ConsoleSettings()
+    alerts: AlertSettings = AlertSettings()
     data_dir: str = "./var/data"
 
     @classmethod
