@@ -69,7 +69,10 @@ def messages(conn: sa.Connection, *, tip_id: int, cipher: Cipher, limit: int = 5
         .where(_M.tip_id == tip_id).order_by(_M.id.desc()).limit(limit)).all()
     return [Message(id=r.id, at=r.at, sender=r.sender, kind=r.kind, actor=r.actor,
                     text=cipher.open_text(r.body, aad=_aad(tip_id)) if r.body else "",
-                    attachment_id=r.attachment_id, notice_id=r.notice_id, delivery=r.status, failure=r.failure)
+                    attachment_id=r.attachment_id, notice_id=r.notice_id,
+                    # A parent's answer names the question it answers; only outgoing lines have a delivery.
+                    delivery=r.status if r.sender != "parent" else None,
+                    failure=r.failure if r.sender != "parent" else None)
             for r in reversed(rows)]
 
 

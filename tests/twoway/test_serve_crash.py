@@ -85,7 +85,8 @@ async def until(check: Any, within: float = 30.0) -> None:
 
 
 async def test_killed_mid_send_the_parent_gets_the_question_at_most_once(tmp_path: Path) -> None:
-    fake = HangingBotAPI().start()
+    fake = HangingBotAPI()
+    fake.start()
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}")
     try:
         with serve(tmp_path, fake) as first:
