@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from handlers.checking import Checker
-from handlers.commands import command_of, harm_of
+from handlers.checks.codes import CONCLUSIVE
+from handlers.commands import command_of
 from handlers.evidence.hook import EvidenceHook
 from handlers.flowload import FlowSet
 from handlers.flowspec import (
@@ -41,6 +42,7 @@ from handlers.turn import (
     Turn,
 )
 from handlers.understanding import Understand
+from nlu.harm import Harm, read_harm
 from nlu.normalize import normalize
 from storage.reference import get_schools
 
@@ -73,17 +75,28 @@ class Dialogue(StepInputs):
 
     # ----- entry point ---------------------------------------------------------------------------------
     def respond(self, turn: Turn) -> None:
+        """Answer one message. A greeting held back for an emergency comes first in the next calm turn."""
+        due = bool(turn.state.pop("welcome_due", False)) and bool(turn.state.get("flow"))
+        self._respond(turn)
+        if due and not turn.erase:
+            if any(m.urgent for m in turn.out):
+                turn.state["welcome_due"] = True  # still an emergency: nothing may push the advice away
+            else:
+                turn.out[0:0] = self._welcome(turn, self._flows())
+
+    def _respond(self, turn: Turn) -> None:
         flows = self._flows()
         state = turn.state
         msg = turn.inbound
         norm = normalize(turn.text) if turn.text else ""
         first_contact = not state.get("flow")
         self._apply_start_param(turn)
+        welcome: list[OutboundMessage] = []
         if first_contact:
             state.update(flow=MAIN_FLOW, step=None, slots={})
             self._goto(turn, flows, f"flow:{MAIN_FLOW}", render=False)
-            self._welcome(turn, flows)
-        welcome = list(turn.out) if first_contact else []
+            welcome = self._welcome(turn, flows)
+            turn.out.extend(welcome)
 
         if state.get("pending_forget"):
             self._forget_answer(turn, flows, msg.payload, norm)
@@ -121,12 +134,17 @@ class Dialogue(StepInputs):
         if self.evidence is not None and self.evidence.handle_turn(self, turn, flows):
             return
 
-        harm = harm_of(norm) if norm and msg.payload is None else None
-        if harm and state.get("flow") != URGENT_FLOW:
-            # A parent in trouble reads the advice first; the welcome notice follows it.
-            del turn.out[: len(welcome)]
+        harm = read_harm(norm) if norm and msg.payload is None else None
+        if harm is not None and harm.kind and state.get("flow") != URGENT_FLOW:
+            if welcome:
+                # A parent in trouble reads the advice first and nothing after it but its buttons: the
+                # greeting and privacy notice come with their next message.
+                turn.out[:] = [m for m in turn.out if all(m is not w for w in welcome)]
+                state["welcome_due"] = True
             self._urgent(turn, flows, harm)
-            turn.out.extend(welcome)
+            first = next((i for i, m in enumerate(turn.out) if m.urgent), None)
+            if first:  # notes said before the turn ("I hid the OTP…") go after the advice
+                turn.out[:] = [turn.out[first], *turn.out[:first], *turn.out[first + 1:]]
             return
 
         step = self._current(flows, state)
@@ -135,18 +153,20 @@ class Dialogue(StepInputs):
             return
         self._input(turn, flows, step, command, norm, first_contact)
 
-    def _welcome(self, turn: Turn, flows: FlowSet) -> None:
+    def _welcome(self, turn: Turn, flows: FlowSet) -> list[OutboundMessage]:
         """The first messages of the main flow (who we are, what happens to a report): once, on first contact.
 
         The menu itself is not shown here: the parent's first message is read as an answer to it.
         """
+        out: list[OutboundMessage] = []
         main = flows.flows[MAIN_FLOW]
         step = main.step(main.start)
         while isinstance(step, MessageStep) and not step.options:
-            turn.out.append(OutboundMessage(fill(step.text.get(turn.locale), self.variables)))
+            out.append(OutboundMessage(fill(step.text.get(turn.locale), self.variables)))
             if step.next in ("end", "menu") or step.next.startswith("flow:"):
                 break
             step = main.step(step.next)
+        return out
 
     def _apply_start_param(self, turn: Turn) -> None:
         """A deep link or embed tag names a school by its directory id: remember it for reports and checks."""
@@ -182,8 +202,8 @@ class Dialogue(StepInputs):
             if target in ("end", "menu"):
                 state.update(flow=MAIN_FLOW, step=MENU_STEP, history=[], pending=[])
                 state["slots"] = {}
-                state.pop("urgent", None)
-                state.pop("urgent_shown", None)
+                for key in ("urgent", "urgent_shown", "pretick", "school_typed"):
+                    state.pop(key, None)
             elif target.startswith("flow:"):
                 flow = flows.flows[target[5:]]
                 state.update(flow=flow.id, step=flow.start, history=[], pending=[])
@@ -232,9 +252,27 @@ class Dialogue(StepInputs):
             return step.next
         if isinstance(step, AskStep | ChoiceStep) and step.slot in slots:
             return step.next  # already known (pre-filled, or kept while editing another field)
+        early = self._conclusive(turn, flows) if isinstance(step, AskStep | ChoiceStep) else None
+        if early is not None:
+            return early
+        if isinstance(step, ChoiceStep) and step.multiple and not turn.state.get("pending"):
+            # What the parent already said they gave ("tôi lỡ đọc mã OTP") is ticked when the question comes.
+            ticks = (turn.state.get("pretick") or {}).pop(step.slot, None)
+            if ticks:
+                turn.state["pending"] = list(ticks)
         if render:
             self._reprompt(turn, flows)
         return None
+
+    def _conclusive(self, turn: Turn, flows: FlowSet) -> str | None:
+        """The check step to jump to when what is known already decides it (a blocklisted number, an OTP ask)."""
+        flow = flows.flows.get(turn.state.get("flow") or "")
+        check = next((s for s in flow.steps if isinstance(s, CheckStep) and s.early), None) if flow else None
+        if check is None or check.slot in turn.slots:
+            return None
+        outcome = self.checker.run(turn.conn, kind=check.checker, slots=dict(turn.slots), locale=turn.locale)
+        codes = {r.get("code") for r in outcome.result.get("reasons") or () if isinstance(r, dict)}
+        return check.id if codes & CONCLUSIVE else None
 
     def _advance(self, turn: Turn, flows: FlowSet, step: AnyStep, target: str, *, carry: bool = False) -> None:
         history = turn.state.setdefault("history", [])
@@ -249,35 +287,69 @@ class Dialogue(StepInputs):
             return False
         previous = history.pop()
         step = self._current(flows, {**turn.state, "step": previous})
-        if isinstance(step, AskStep | ChoiceStep):
-            turn.slots.pop(step.slot, None)
-        turn.state.update(step=previous, pending=[])
+        ticks = self._reopen(turn, step)
+        turn.state.update(step=previous, pending=ticks)
         self._reprompt(turn, flows)
         return True
 
-    def _urgent(self, turn: Turn, flows: FlowSet, harm: str) -> None:
-        """Harm is done: say what to do in the next five minutes, then carry on where the parent was."""
-        turn.state["urgent"] = True
-        slots = turn.slots
-        if harm == "money_lost":
-            slots.setdefault("money_lost", "yes")
-        elif "shared" not in slots:
-            slots["shared_hint"] = True
-        advice = urgent_advice(flows)
-        current = self._current(flows, turn.state)
-        in_form = turn.state.get("flow") not in (MAIN_FLOW, None) and isinstance(
-            current, AskStep | ChoiceStep | SubmitStep)
-        if in_form and not turn.state.get("urgent_shown"):
-            turn.state["urgent_shown"] = True
-            turn.out.append(OutboundMessage(fill(advice.text.get(turn.locale), self.variables), urgent=True))
-            turn.say("urgent_resume")
-            self._reprompt(turn, flows)
+    @staticmethod
+    def _reopen(turn: Turn, step: AnyStep | None) -> list[str]:
+        """Forget a step's answer to ask it again; a several-answers question comes back with its ticks."""
+        if not isinstance(step, AskStep | ChoiceStep):
+            return []
+        old = turn.slots.pop(step.slot, None)
+        if isinstance(step, ChoiceStep) and step.multiple:
+            if old == []:  # "none of these" was the answer
+                return []
+            return [str(x) for x in old] if isinstance(old, list) else []
+        return []
+
+    def _urgent(self, turn: Turn, flows: FlowSet, harm: Harm | str) -> None:
+        """Harm is done: the advice for the next five minutes first, and what was said is not lost.
+
+        In a form the message is still read as the answer to the question it came at ("mã OTP của tôi đã gửi
+        cho họ là …" at "paste their message" is kept there, redacted) and the form moves on; outside one the
+        urgent flow starts. ``harm`` is the rules' reading, or an intent name from the classifier.
+        """
+        # From the classifier alone nothing is known about what was given: nothing is ticked for the parent.
+        reading = harm if isinstance(harm, Harm) else Harm(money=harm == "money_lost")
+        state = turn.state
+        state["urgent"] = True
+        current = self._current(flows, state)
+        in_form = state.get("flow") not in (MAIN_FLOW, None) and isinstance(current, AskStep | ChoiceStep | SubmitStep)
+        self._remember_harm(turn, flows, reading, current)
+        if in_form and current is not None:
+            turn.harm = reading
+            turn.advice_at = len(turn.out)
+            self._input(turn, flows, current, None, normalize(turn.text) if turn.text else "", False)
+            self._show_advice(turn, flows)
             return
-        if in_form:
-            self._reprompt(turn, flows)
+        state["urgent_shown"] = True
+        self._goto(turn, flows, f"flow:{URGENT_FLOW}", carry=True)
+
+    def _remember_harm(self, turn: Turn, flows: FlowSet, harm: Harm, current: AnyStep | None) -> None:
+        slots = turn.slots
+        asking_money = isinstance(current, ChoiceStep) and current.slot == "money_lost"
+        if harm.money and not asking_money:
+            slots["money_lost"] = "yes"
+        given = [o.id for o in flows.option_sets.get("shared", ()) if o.id in harm.shared]
+        if not given:
+            return
+        if isinstance(slots.get("shared"), list):  # answered before: add to it
+            slots["shared"] = list(dict.fromkeys([*slots["shared"], *given]))
+        elif not (isinstance(current, ChoiceStep) and current.slot == "shared"):
+            pretick = turn.state.setdefault("pretick", {})
+            pretick["shared"] = list(dict.fromkeys([*pretick.get("shared", []), *given]))
+
+    def _show_advice(self, turn: Turn, flows: FlowSet) -> None:
+        """The urgent advice, once per form, ahead of whatever this turn says next."""
+        if turn.state.get("urgent_shown"):
             return
         turn.state["urgent_shown"] = True
-        self._goto(turn, flows, f"flow:{URGENT_FLOW}", carry=True)
+        advice = urgent_advice(flows)
+        at = turn.advice_at if turn.advice_at is not None else len(turn.out)
+        turn.out[at:at] = [OutboundMessage(fill(advice.text.get(turn.locale), self.variables), urgent=True),
+                           OutboundMessage(say("urgent_resume", turn.locale))]
 
     def _forget_answer(self, turn: Turn, flows: FlowSet, payload: str | None, norm: str) -> None:
         turn.state.pop("pending_forget", None)
@@ -291,11 +363,7 @@ class Dialogue(StepInputs):
 
     def _mark_urgent(self, turn: Turn, flows: FlowSet) -> None:
         turn.state["urgent"] = True
-        if not turn.state.get("urgent_shown"):
-            turn.state["urgent_shown"] = True
-            advice = urgent_advice(flows)
-            turn.out.append(OutboundMessage(fill(advice.text.get(turn.locale), self.variables), urgent=True))
-            turn.say("urgent_resume")
+        self._show_advice(turn, flows)
 
 
 def urgent_advice(flows: FlowSet) -> MessageStep:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from handlers.flowlines import locate
 from handlers.flowspec import (
     AnyStep,
     AskStep,
@@ -44,6 +46,8 @@ class FlowError:
     step: str
     problem: str
     fix: str
+    line: int | None = None  # 1-based line in the file, for the console's editor (not part of str())
+    path: tuple[str | int, ...] = ()  # pydantic's location of a structural error
 
     def __str__(self) -> str:
         return f"{self.file}: flow {self.flow!r}, step {self.step!r}: {self.problem} — fix: {self.fix}"
@@ -95,7 +99,7 @@ def _pydantic_errors(file: str, raw: Any, exc: ValidationError) -> list[FlowErro
             fix = "use one of menu, ask, choice, message, branch, check, submit"
         else:
             problem, fix = f"{where}: {err['msg']}", "correct the value"
-        errors.append(FlowError(file, flow_id, step_id, problem, fix))
+        errors.append(FlowError(file, flow_id, step_id, problem, fix, path=tuple(loc)))
     return errors
 
 
@@ -151,6 +155,8 @@ def _check_flow(file: str, flow: Flow, flows: dict[str, Flow], option_sets: dict
         slot_names: list[str] = list(step.set)
         if isinstance(step, AskStep | ChoiceStep | CheckStep):
             slot_names.append(step.slot)
+        if isinstance(step, AskStep | ChoiceStep):
+            slot_names += list(step.also)
         if isinstance(step, BranchStep):
             slot_names += [c.when.slot for c in step.cases]
         if isinstance(step, SubmitStep):
@@ -189,27 +195,34 @@ def _check_flow(file: str, flow: Flow, flows: dict[str, Flow], option_sets: dict
     return errors
 
 
-def load_flows(directory: Path = DEFAULT_FLOWS_DIR) -> FlowSet:
-    """Parse and validate every ``*.yaml`` in ``directory``. Raises :class:`FlowLoadError` listing all errors."""
+def load_flows(directory: Path = DEFAULT_FLOWS_DIR, *, overrides: Mapping[str, str] | None = None) -> FlowSet:
+    """Parse and validate every ``*.yaml`` in ``directory``. Raises :class:`FlowLoadError` listing all errors.
+
+    ``overrides`` (file name → YAML text) replace or add to the directory's files: the versions admins
+    published in the console (:mod:`storage.content_flows`). Each error then carries its line."""
+    files = sorted(directory.glob("*.yaml"))
+    if not files and not overrides:
+        raise FlowLoadError([FlowError(str(directory), "-", "-", "no flow files", "add *.yaml flow files")])
+    texts: dict[str, str | bytes] = {path.name: path.read_bytes() for path in files}
+    texts.update(overrides or {})
+    sources = {str(path): path.stat().st_mtime for path in files}
     errors: list[FlowError] = []
     parsed: list[tuple[str, FlowFile]] = []
-    sources: dict[str, float] = {}
     broken: set[str] = set()  # flows in files that failed to parse: not reported again as unknown targets
-    files = sorted(directory.glob("*.yaml"))
-    if not files:
-        raise FlowLoadError([FlowError(str(directory), "-", "-", "no flow files", "add *.yaml flow files")])
-    for path in files:
-        sources[str(path)] = path.stat().st_mtime
+    for name, content in sorted(texts.items()):
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            text = content.decode("utf-8") if isinstance(content, bytes) else content
+            raw = yaml.safe_load(text) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            errors.append(FlowError(path.name, "-", "-", f"not valid YAML: {str(exc).splitlines()[0]}",
-                                    "fix the YAML syntax (indentation, quotes)"))
+            mark = getattr(exc, "problem_mark", None)
+            errors.append(FlowError(name, "-", "-", f"not valid YAML: {str(exc).splitlines()[0]}",
+                                    "fix the YAML syntax (indentation, quotes)",
+                                    line=mark.line + 1 if mark is not None else None))
             continue
         try:
-            parsed.append((path.name, FlowFile.model_validate(raw)))
+            parsed.append((name, FlowFile.model_validate(raw)))
         except ValidationError as exc:
-            errors += _pydantic_errors(path.name, raw, exc)
+            errors += _pydantic_errors(name, raw, exc)
             broken.update(_raw_flow_ids(raw))
     flows: dict[str, Flow] = {}
     flow_files: dict[str, str] = {}
@@ -236,14 +249,24 @@ def load_flows(directory: Path = DEFAULT_FLOWS_DIR) -> FlowSet:
         errors.append(FlowError("-", "urgent", "advice", "no urgent advice message",
                                 "define flow `urgent` with a message step `advice`"))
     if errors:
-        raise FlowLoadError(errors)
+        raise FlowLoadError([_with_line(e, texts) for e in errors])
     return FlowSet(flows=flows, option_sets=option_sets, sources=sources)
+
+
+def _with_line(error: FlowError, texts: Mapping[str, str | bytes]) -> FlowError:
+    content = texts.get(error.file)
+    if error.line is not None or content is None:
+        return error
+    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+    return replace(error, line=locate(text, path=error.path, flow=error.flow, step=error.step, problem=error.problem))
 
 
 class FlowRegistry:
     """Holds the current good :class:`FlowSet` and reloads it when a file changes.
 
-    A reload that fails validation is logged and ignored: the last good version keeps serving.
+    A reload that fails validation is logged and ignored: the last good version keeps serving. Versions
+    published in the database are served over the files through :meth:`publish` (each process polls for
+    them, see :mod:`bot.content_service`).
     """
 
     def __init__(self, directory: Path = DEFAULT_FLOWS_DIR, *, check_every: float = 2.0) -> None:
@@ -253,6 +276,23 @@ class FlowRegistry:
         self._last_check = time.monotonic()
         self._rejected: dict[str, float] = {}
         self.last_errors: list[FlowError] = []
+        self.overrides: dict[str, str] = {}  # file name → published text served instead of the file
+
+    def publish(self, overrides: Mapping[str, str]) -> bool:
+        """Serve ``overrides`` (file name → text) over the directory's files from now on. False, with the last
+        good set still serving and ``last_errors`` saying why, when the result does not validate."""
+        if dict(overrides) == self.overrides:
+            return False
+        try:
+            current = load_flows(self.directory, overrides=overrides)
+        except FlowLoadError as exc:
+            self.last_errors = exc.errors
+            for e in exc.errors:
+                log.error("published flows rejected, still serving the last good flows: %s", e)
+            return False
+        self.overrides, self.current, self.last_errors = dict(overrides), current, []
+        log.info("flows published from the database: %s", ", ".join(sorted(overrides)) or "(shipped files only)")
+        return True
 
     def _mtimes(self) -> dict[str, float]:
         return {str(p): p.stat().st_mtime for p in sorted(self.directory.glob("*.yaml"))}
@@ -273,7 +313,7 @@ class FlowRegistry:
         if mtimes in (self.current.sources, self._rejected):
             return False
         try:
-            self.current = load_flows(self.directory)
+            self.current = load_flows(self.directory, overrides=self.overrides)
         except FlowLoadError as exc:
             self._rejected = mtimes
             self.last_errors = exc.errors

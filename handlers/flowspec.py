@@ -10,8 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SlotType = Literal["phone", "url", "datetime", "money", "text", "attachment", "choice", "multi_choice", "bool"]
-INPUT_TYPES = ("phone", "url", "datetime", "money", "text", "attachment")
+SlotType = Literal["phone", "url", "datetime", "money", "text", "attachment", "choice", "multi_choice", "bool",
+                   "school", "place"]
+INPUT_TYPES = ("phone", "url", "datetime", "money", "text", "attachment", "school", "place")
 
 
 class _Model(BaseModel):
@@ -57,11 +58,13 @@ class AskStep(_Step):
 
     kind: Literal["ask"]
     slot: str
-    type: Literal["phone", "url", "datetime", "money", "text", "attachment"]
+    # "school": a name matched against the directory ("did you mean" buttons); "place": a commune or ward.
+    type: Literal["phone", "url", "datetime", "money", "text", "attachment", "school", "place"]
     prompt: Text
     next: str
     skippable: bool = True
     request_contact: bool = False  # channels that can offer "share my phone number" do so here
+    also: tuple[str, ...] = ()  # later slots the same answer may fill ("0377… gọi lúc 9h" → contact_time)
 
 
 class ChoiceStep(_Step):
@@ -74,6 +77,7 @@ class ChoiceStep(_Step):
     next: str
     multiple: bool = False
     skippable: bool = True
+    also: tuple[str, ...] = ()  # later slots the same answer may fill ("có, mất 5 triệu" → amount)
 
 
 class MessageStep(_Step):
@@ -111,6 +115,9 @@ class CheckStep(_Step):
     checker: Literal["call", "link"]
     slot: str
     next: str
+    # Answer as soon as a conclusive signal is known (a blocklisted number or domain, an ask for an OTP),
+    # instead of asking the questions before this step first.
+    early: bool = False
 
 
 class SummaryField(_Model):

@@ -1,6 +1,9 @@
 """What each kind of step does with the parent's input (the half of the dialogue that reads answers).
 
 :class:`StepInputs` is the base of :class:`handlers.dialogue.Dialogue`, which supplies the moves between steps.
+A typed answer is read by meaning (:mod:`handlers.answers`): negations, corrections, several answers at once,
+"I don't know". While harm is being reported (``turn.harm``), the message is still read as the answer to the
+question it came at; if it does not answer it, the question is asked again without an error.
 """
 
 from __future__ import annotations
@@ -9,26 +12,43 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.commands import denies_harm, harm_of
+from handlers.answers import declines, is_yes_no, read_choice, read_many
+from handlers.commands import EXPLICIT_SKIP
 from handlers.flowload import FlowSet
 from handlers.flowspec import AnyStep, AskStep, ChoiceStep, MenuStep, MessageStep, Option, SubmitStep
-from handlers.matching import is_exclusive, match_many, match_option
+from handlers.matching import exact_option, is_exclusive, match_option
 from handlers.messages import Attachment, Button, OutboundMessage
+from handlers.schoolslot import read_school, school_by_id
 from handlers.texts import fill, say
 from handlers.turn import MAIN_FLOW, MENU_STEP, SUBMIT_WORDS, Submitter, Turn
-from handlers.understanding import HARM, SMALL_TALK, Parsed, Understand, menu_option_for, prefill, understood_text
+from handlers.understanding import (
+    HARM,
+    SMALL_TALK,
+    Parsed,
+    Understand,
+    also_text,
+    answer_also,
+    menu_option_for,
+    prefill,
+    understood_text,
+)
 from handlers.validators import Invalid, validate
+from nlu.harm import Harm, read_harm
 from nlu.normalize import normalize
+
+# Slot types where any text is an answer: "I don't have one" is looked for before the text is taken.
+_FREE_TYPES = ("text", "place")
 
 
 def _harm_stands(text: str) -> bool:
-    """A classifier's "harm done" stands unless the parent plainly says nothing was given or sent.
+    """A classifier's "harm done" stands unless the rules read a denial or a question.
 
-    Explicit rules win over the model here: "họ đòi OTP nhưng tôi không đưa" must not trigger the urgent path,
-    and "tôi lỡ chuyển tiền rồi" always does (handlers.commands.harm_of runs before the model).
+    Explicit rules win over the model here: "họ đòi OTP nhưng tôi không đưa" and "tôi có bị trừ tiền không?"
+    must not trigger the urgent path, and "tôi lỡ chuyển tiền rồi" always does (the dialogue reads the rules
+    before the model).
     """
-    norm = normalize(text)
-    return harm_of(norm) is not None or not denies_harm(norm)
+    reading = read_harm(normalize(text))
+    return reading.kind is not None or not (reading.denied or reading.questioned)
 
 
 @dataclass(frozen=True)
@@ -81,16 +101,20 @@ class StepInputs(ABC):
         ...
 
     @abstractmethod
-    def _urgent(self, turn: Turn, flows: FlowSet, harm: str) -> None:
+    def _urgent(self, turn: Turn, flows: FlowSet, harm: Harm | str) -> None:
         ...
 
     @abstractmethod
     def _mark_urgent(self, turn: Turn, flows: FlowSet) -> None:
         ...
 
+    @abstractmethod
+    def _reopen(self, turn: Turn, step: AnyStep | None) -> list[str]:
+        ...
+
     # ----- input at the current step -------------------------------------------------------------------
     def _input(self, turn: Turn, flows: FlowSet, step: AnyStep, command: str | None, norm: str,
-                     first_contact: bool) -> None:
+               first_contact: bool) -> None:
         msg = turn.inbound
         if isinstance(step, MenuStep | MessageStep):
             options = step.options
@@ -123,8 +147,8 @@ class StepInputs(ABC):
     # ----- free text understood by nlu/ ---------------------------------------------------------------
     def _interrupt(self, turn: Turn, flows: FlowSet) -> bool:
         """An answer that fits no slot may be "cancel", "help" or harm done: those interrupt any form."""
-        if self.understand is None or not turn.text.strip():
-            return False
+        if turn.harm is not None or self.understand is None or not turn.text.strip():
+            return False  # harm is being handled already: this is only the answer being read
         parse = self._parse(turn, turn.text)
         if parse.confidence < self.low_confidence:
             return False
@@ -191,7 +215,7 @@ class StepInputs(ABC):
             return
         if parse is None and text and self.understand is not None:
             parse = self._parse(turn, text)
-        slots = prefill(parse, text or "", flow, flows) if parse is not None else {}
+        slots = prefill(parse, text or "", flow, flows, turn.conn) if parse is not None else {}
         turn.state["slots"] = dict(slots)
         before = len(turn.out)
         self._goto(turn, flows, f"flow:{flow.id}", carry=True)
@@ -205,6 +229,40 @@ class StepInputs(ABC):
             turn.state["urgent"] = True
         target = option.next or (step.next if isinstance(step, MessageStep) else "menu")
         self._advance(turn, flows, step, target, carry=option.carry)
+
+    # ----- answers to questions -------------------------------------------------------------------------
+    def _answered(self, turn: Turn, flows: FlowSet, step: AskStep | ChoiceStep, target: str) -> None:
+        """The step's slot is filled: fill what the same answer also says, say so, and move on."""
+        flow = flows.flows[turn.state["flow"]]
+        found = answer_also(turn.text, step.also, flow, flows, turn.slots, conn=turn.conn, now=turn.now)
+        turn.slots.update(found)
+        note = also_text(found, flow, flows, turn.locale) if turn.inbound.payload is None else None
+        if note:
+            turn.out.append(OutboundMessage(note))
+        self._advance(turn, flows, step, target)
+
+    def _not_answered(self, turn: Turn, flows: FlowSet, key: str | None) -> None:
+        """Ask again, saying why — unless the message was about harm (its advice says enough)."""
+        if turn.harm is None and self._interrupt(turn, flows):
+            return
+        if turn.harm is None and key:
+            turn.say(key)
+        self._reprompt(turn, flows)
+
+    def _declined(self, turn: Turn, flows: FlowSet, step: AskStep | ChoiceStep) -> None:
+        """ "Không biết", "không có": skip the question, or say how to go on when it cannot be skipped."""
+        if step.skippable:
+            turn.slots[step.slot] = None
+            self._advance(turn, flows, step, step.next)
+            return
+        buttons: list[Button] = []
+        if isinstance(step, AskStep) and step.type == "url":
+            buttons.append(Button("!intent:check_call", say("btn_check_call", turn.locale)))
+        if turn.state.get("history"):
+            buttons.append(Button("!back", say("btn_back", turn.locale)))
+        buttons.append(Button("!menu", say("btn_menu", turn.locale)))
+        key = "no_link_way_out" if isinstance(step, AskStep) and step.type == "url" else "needed_way_out"
+        turn.out.append(OutboundMessage(say(key, turn.locale), tuple(buttons)))
 
     def _ask(self, turn: Turn, flows: FlowSet, step: AskStep, command: str | None, norm: str) -> None:
         msg = turn.inbound
@@ -224,35 +282,77 @@ class StepInputs(ABC):
                 return
             if msg.payload is not None:
                 turn.say("unknown_button")
-            else:
+            elif turn.harm is None:
                 turn.say("need_attachment")
             self._reprompt(turn, flows)
             return
-        if command == "skip" and step.skippable:
-            slots[step.slot] = None
-            self._advance(turn, flows, step, step.next)
+        if command == "skip" and (msg.payload is not None or norm in EXPLICIT_SKIP):
+            if step.skippable:
+                slots[step.slot] = None
+                self._advance(turn, flows, step, step.next)
+            else:
+                self._declined(turn, flows, step)
+            return
+        if step.type == "school":
+            self._school(turn, flows, step, norm)
             return
         if msg.payload is not None:
             turn.say("unknown_button")
             self._reprompt(turn, flows)
             return
-        if step.type == "phone" and msg.extras.get("contact_phone"):
-            text = str(msg.extras["contact_phone"])
-        else:
-            text = turn.text
+        if step.type in _FREE_TYPES and turn.harm is None and declines(norm, max_words=8):
+            self._declined(turn, flows, step)
+            return
+        shared_contact = msg.extras.get("contact_phone") if step.type == "phone" else None
+        text = str(shared_contact) if shared_contact else turn.text
         try:
             parsed = validate(step.type, text, now=turn.now)
         except Invalid as exc:
-            if self._interrupt(turn, flows):
+            if command == "skip" or declines(norm):
+                self._declined(turn, flows, step)
                 return
-            turn.say(exc.key)
-            self._reprompt(turn, flows)
+            self._not_answered(turn, flows, exc.key)
             return
         slots[step.slot] = parsed.value
         for key, value in parsed.extra.items():
             if key in flow.slots and slots.get(key) in (None, ""):
                 slots[key] = value
-        self._advance(turn, flows, step, step.next)
+        self._answered(turn, flows, step, step.next)
+
+    def _school(self, turn: Turn, flows: FlowSet, step: AskStep, norm: str) -> None:
+        """A school's name: matched in the directory, offered as "did you mean", or kept as typed."""
+        payload = turn.inbound.payload
+        if payload is not None:
+            value: Any = None
+            if payload == "!school:typed":
+                value = turn.state.pop("school_typed", None)
+            elif payload.startswith("!school:"):
+                value = school_by_id(turn.conn, payload[8:])
+            if value is None:
+                turn.say("unknown_button")
+                self._reprompt(turn, flows)
+                return
+            turn.slots[step.slot] = value
+            self._advance(turn, flows, step, step.next)
+            return
+        answer = read_school(turn.conn, turn.text)
+        if answer.value is not None:
+            turn.slots[step.slot] = answer.value
+            self._answered(turn, flows, step, step.next)
+            return
+        if answer.choices:
+            turn.state["school_typed"] = answer.typed
+            buttons = [Button(f"!school:{s.id}", s.name + (f" ({s.commune})" if s.commune else ""))
+                       for s in answer.choices]
+            buttons.append(Button("!school:typed", say("btn_keep_typed", turn.locale, name=answer.typed or "")))
+            if step.skippable:
+                buttons.append(Button("!skip", say("btn_skip", turn.locale)))
+            turn.out.append(OutboundMessage(say("did_you_mean", turn.locale), tuple(buttons)))
+            return
+        if declines(norm):
+            self._declined(turn, flows, step)
+            return
+        self._not_answered(turn, flows, "school_question" if answer.question else "school_name")
 
     def _store_attachments(self, turn: Turn, slot: str, attachments: tuple[Attachment, ...]) -> None:
         stored: list[dict[str, Any]] = list(turn.slots.get(slot) or [])
@@ -268,30 +368,50 @@ class StepInputs(ABC):
     def _choice(self, turn: Turn, flows: FlowSet, step: ChoiceStep, command: str | None, norm: str) -> None:
         msg = turn.inbound
         options = flows.option_sets[step.options]
-        if command == "skip" and step.skippable:
-            turn.slots[step.slot] = [] if step.multiple else None
-            self._advance(turn, flows, step, step.next)
+        if command == "skip" and (msg.payload is not None or norm in EXPLICIT_SKIP):
+            if step.skippable:
+                turn.slots[step.slot] = None
+                self._advance(turn, flows, step, step.next)
+            else:
+                self._declined(turn, flows, step)
             return
-        if not step.multiple:
-            chosen = match_option(options, msg.payload, norm, turn.locale)
-            if chosen is None:
-                if msg.payload is None and self._interrupt(turn, flows):
-                    return
-                turn.say("unknown_button" if msg.payload is not None else "choose_option")
+        if step.multiple:
+            self._multi(turn, flows, step, options, command, norm)
+            return
+        chosen = exact_option(options, msg.payload, norm)
+        if msg.payload is not None and chosen is None:
+            turn.say("unknown_button")
+            self._reprompt(turn, flows)
+            return
+        unsure = False
+        if chosen is None:
+            reading = read_choice(options, norm, turn.harm or read_harm(norm), step.options)
+            chosen, unsure = reading.option, reading.unsure
+        if chosen is None:
+            if unsure and (is_yes_no(options) or not step.skippable):
+                # Understood: the parent does not know yet. Say how to find out; nothing to interrupt.
+                turn.say("unsure_answer")
                 self._reprompt(turn, flows)
-                return
-            turn.slots[step.slot] = chosen.id
-            turn.slots.update(chosen.set)
-            if chosen.urgent:
-                self._mark_urgent(turn, flows)
-            self._advance(turn, flows, step, chosen.next or step.next)
+            elif command == "skip" or declines(norm):
+                self._declined(turn, flows, step)
+            else:
+                self._not_answered(turn, flows, "choose_option")
             return
+        turn.slots[step.slot] = chosen.id
+        turn.slots.update(chosen.set)
+        if chosen.urgent:
+            self._mark_urgent(turn, flows)
+        self._answered(turn, flows, step, chosen.next or step.next)
+
+    def _multi(self, turn: Turn, flows: FlowSet, step: ChoiceStep, options: tuple[Option, ...],
+               command: str | None, norm: str) -> None:
+        msg = turn.inbound
         pending: list[str] = list(turn.state.get("pending") or [])
         if command == "done":
             self._finish_multi(turn, flows, step, options, pending)
             return
         if msg.payload is not None:
-            chosen = match_option(options, msg.payload, norm, turn.locale)
+            chosen = exact_option(options, msg.payload, norm)
             if chosen is None:
                 turn.say("unknown_button")
             elif chosen.exclusive:
@@ -304,29 +424,39 @@ class StepInputs(ABC):
             turn.state["pending"] = pending
             self._reprompt(turn, flows)
             return
-        picked = match_many(options, norm)
-        if not picked:
-            if self._interrupt(turn, flows):
-                return
-            turn.say("choose_option")
-            self._reprompt(turn, flows)
+        picked = read_many(options, step.options, norm, turn.harm or read_harm(norm))
+        if not picked.understood:
+            if declines(norm):
+                self._declined(turn, flows, step)
+            else:
+                self._not_answered(turn, flows, "choose_option")
             return
-        self._finish_multi(turn, flows, step, options, [o.id for o in picked])
+        # A typed answer adds to what is ticked ("bắt cài app" after ticking "Mã OTP" keeps both); what it
+        # names as not so is taken off ("không, không đòi OTP").
+        kept = [p for p in pending if p not in picked.remove and not is_exclusive(options, p)]
+        ticked = kept + [a for a in picked.add if a not in kept]
+        if not ticked and picked.none:
+            ticked = [o.id for o in options if o.exclusive][:1]
+        labels = [o.label.get(turn.locale) for o in options if o.id in ticked]
+        if labels:
+            turn.say("understood_picked", items=", ".join(labels))
+        self._finish_multi(turn, flows, step, options, ticked)
 
     def _finish_multi(self, turn: Turn, flows: FlowSet, step: ChoiceStep, options: tuple[Option, ...],
-                            chosen: list[str]) -> None:
+                      chosen: list[str]) -> None:
+        # "None of these" is kept as [] (shown as its own label), a question left unticked as not answered.
         if any(is_exclusive(options, c) for c in chosen):
-            chosen = []
-        turn.slots[step.slot] = [o.id for o in options if o.id in chosen]  # keep the flow's order
+            turn.slots[step.slot] = []
+        else:
+            turn.slots[step.slot] = [o.id for o in options if o.id in chosen] or None  # the flow's order
         turn.state["pending"] = []
         if any(o.urgent for o in options if o.id in chosen):
             self._mark_urgent(turn, flows)
-        self._advance(turn, flows, step, step.next)
-
+        self._answered(turn, flows, step, step.next)
 
     def _submit_step(self, turn: Turn, flows: FlowSet, step: SubmitStep, norm: str) -> None:
         payload = turn.inbound.payload
-        if payload == "!submit" or (payload is None and norm in SUBMIT_WORDS):
+        if turn.harm is None and (payload == "!submit" or (payload is None and norm in SUBMIT_WORDS)):
             reference = self.submit(turn)
             turn.out.append(OutboundMessage(fill(step.done.get(turn.locale), {**self.variables,
                                                                                "reference": reference})))
@@ -339,10 +469,10 @@ class StepInputs(ABC):
         if payload and payload.startswith("!edit:") and payload[6:].isdigit() and int(payload[6:]) < len(step.fields):
             field_ = step.fields[int(payload[6:])]
             target = flows.flows[turn.state["flow"]].step(field_.step)
-            if isinstance(target, AskStep | ChoiceStep):
-                turn.slots.pop(target.slot, None)
-            # Re-ask that field, then walk on: every step whose slot is still filled is passed over, so the
-            # parent lands back on the summary — after any follow-up question the new answer opened up.
+            # The field's old answer is forgotten (a several-answers one comes back ticked); then the walk on
+            # passes every step whose slot is still filled, so the parent lands back on the summary — after
+            # any follow-up question the new answer opened up.
+            turn.state["pending"] = self._reopen(turn, target)
             self._goto(turn, flows, field_.step)
             return
         if payload is not None:

@@ -11,6 +11,16 @@ from handlers.flowspec import Condition, Option
 from nlu.normalize import normalize
 
 
+def exact_option(options: tuple[Option, ...], payload: str | None, norm: str) -> Option | None:
+    """A pressed button, an option's number, or its whole label or id typed (no reading of meaning)."""
+    if payload is not None:
+        return next((o for o in options if o.id == payload), None)
+    if norm.isascii() and norm.isdigit() and 1 <= int(norm) <= len(options):
+        return options[int(norm) - 1]
+    text = norm.strip(" .!")
+    return next((o for o in options if text in (_normalized(o.label.vi), _normalized(o.label.en), o.id)), None)
+
+
 def match_option(options: tuple[Option, ...], payload: str | None, norm: str, locale: str) -> Option | None:
     if payload is not None:
         return next((o for o in options if o.id == payload), None)

@@ -26,6 +26,12 @@ def option_buttons(options: tuple[Option, ...], locale: str, selected: frozenset
     return [Button(o.id, ("✅ " if o.id in selected else "") + o.label.get(locale)) for o in options]
 
 
+def way_out(state: Mapping[str, Any], locale: str) -> list[Button]:
+    """Back (when there is a previous question) and the main menu: every question has a way out."""
+    buttons = [Button("!back", say("btn_back", locale))] if state.get("history") else []
+    return [*buttons, Button("!menu", say("btn_menu", locale))]
+
+
 def prompt(step: AnyStep, state: Mapping[str, Any], flows: FlowSet, locale: str,
            variables: Mapping[str, Any]) -> OutboundMessage | None:
     """The message that asks for this step's input, or None for steps that ask nothing."""
@@ -40,6 +46,7 @@ def prompt(step: AnyStep, state: Mapping[str, Any], flows: FlowSet, locale: str,
             buttons.append(Button("!done", say("btn_done", locale)))
         if step.skippable:
             buttons.append(Button("!skip", say("btn_skip", locale)))
+        buttons += way_out(state, locale)
         return OutboundMessage(fill(step.prompt.get(locale), v), tuple(buttons),
                                request_contact=step.request_contact)
     if isinstance(step, ChoiceStep):
@@ -50,6 +57,7 @@ def prompt(step: AnyStep, state: Mapping[str, Any], flows: FlowSet, locale: str,
             buttons.append(Button("!done", say("btn_done", locale)))
         if step.skippable:
             buttons.append(Button("!skip", say("btn_skip", locale)))
+        buttons += way_out(state, locale)
         return OutboundMessage(fill(step.prompt.get(locale), v), tuple(buttons), multi_select=step.multiple)
     if isinstance(step, SubmitStep):
         lines = [fill(step.prompt.get(locale), v), "", say("summary_header", locale)]
@@ -78,7 +86,13 @@ def _option_label(options: tuple[Option, ...], option_id: str, locale: str) -> s
 
 
 def display_value(options: tuple[Option, ...], value: Any, locale: str) -> str:
-    """A slot value as a parent reads it (labels not ids, national phone format, đồng with dots)."""
+    """A slot value as a parent reads it (labels not ids, national phone format, đồng with dots).
+
+    ``[]`` from a several-answers question is its "none of these" answer ("Chưa đưa gì"), shown as such.
+    """
+    none_of_these = next((o for o in options if o.exclusive), None)
+    if value == [] and none_of_these is not None:
+        return none_of_these.label.get(locale)
     if value is None or value == [] or value == "":
         return say("value_none", locale)
     if isinstance(value, bool):

@@ -113,6 +113,41 @@ TEXTS: dict[str, dict[str, str]] = {
         "after losing money). For anything else, please contact the school.",
     },
     "summary_header": {"vi": "Thông tin bạn đã cung cấp:", "en": "What you told me:"},
+    "understood_picked": {"vi": "Tôi ghi nhận: {items}.", "en": "Noted: {items}."},
+    "understood_also": {"vi": "Tôi ghi nhận thêm:", "en": "I also noted:"},
+    "unsure_answer": {
+        "vi": "Không sao. Bạn hãy xem ứng dụng ngân hàng hoặc tin nhắn biến động số dư, rồi chọn câu trả lời "
+        "bên dưới. Nếu thấy giao dịch lạ, hãy gọi ngay tổng đài ngân hàng để khóa tài khoản.",
+        "en": "That's all right. Check your banking app or balance messages, then choose an answer below. If you "
+        "see a transfer you did not make, call your bank's hotline now to lock the account.",
+    },
+    "needed_way_out": {
+        "vi": "Câu này cần để tiếp tục. Nếu bạn không có câu trả lời, bạn có thể quay lại hoặc về menu chính.",
+        "en": "I need this to go on. If you don't have an answer, you can go back or return to the main menu.",
+    },
+    "no_link_way_out": {
+        "vi": "Không có đường link thì tôi chưa kiểm tra được. Nếu họ gọi điện hoặc nhắn tin, bạn có thể kiểm "
+        "tra số điện thoại đó; hoặc dán link vào đây khi có.",
+        "en": "Without a link there is nothing for me to check. If they called or messaged you, you can check "
+        "that number instead; or paste the link here when you have it.",
+    },
+    "did_you_mean": {"vi": "Có phải ý bạn là trường nào dưới đây?", "en": "Did you mean one of these schools?"},
+    "school_question": {
+        "vi": "Tôi sẽ kiểm tra giúp bạn. Trước hết, họ nói là từ trường nào? Hãy gõ tên trường, ví dụ "
+        "“THCS Nguyễn Du”.",
+        "en": "I will check it for you. First, which school did they name? Type the school's name, e.g. "
+        "“THCS Nguyễn Du”.",
+    },
+    "school_name": {
+        "vi": "Tôi chưa thấy tên trường. Hãy gõ tên trường, ví dụ “THCS Nguyễn Du”, hoặc bấm “Bỏ qua”.",
+        "en": "I could not find a school's name. Type it, e.g. “THCS Nguyễn Du”, or press “Skip”.",
+    },
+    "invalid_place": {
+        "vi": "Hãy gõ tên xã / phường, ví dụ “Phường Tân Thành” hoặc “Xã Tân Lộc”.",
+        "en": "Please type the commune or ward, e.g. “Phường Tân Thành” or “Xã Tân Lộc”.",
+    },
+    "btn_keep_typed": {"vi": "Không phải, giữ “{name}”", "en": "None of these, keep “{name}”"},
+    "btn_check_call": {"vi": "📞 Kiểm tra cuộc gọi", "en": "📞 Check a call"},
     "edit_which": {"vi": "Bạn muốn sửa mục nào?", "en": "Which item do you want to change?"},
     "language_set": {"vi": "Đã chuyển sang tiếng Việt.", "en": "Switched to English."},
     "btn_skip": {"vi": "Bỏ qua", "en": "Skip"},

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from handlers.messages import InboundMessage, OutboundMessage
 from handlers.texts import say
+from nlu.harm import Harm
 from nlu.normalize import normalize
 
 MAIN_FLOW, MENU_STEP = "main", "menu"
@@ -40,6 +41,10 @@ class Turn:
     erase: bool = False  # the parent confirmed "forget me"
     durable: bool = False  # this turn's transaction commits with power-cut durability
     parsed: dict[str, Any] = field(default_factory=dict)  # text → intent parse made before the turn (remote NLU)
+    # Harm this message reports (nlu.harm.Harm), while it is also read as the answer to the current question:
+    # the question is then asked again quietly if the message does not answer it.
+    harm: Harm | None = None
+    advice_at: int | None = None  # where in ``out`` the urgent advice goes (ahead of the next question)
 
     def say(self, key: str, **values: Any) -> None:
         self.out.append(OutboundMessage(say(key, self.locale, **values)))

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from handlers.checks.phones import parse_phone as read_phone
 from handlers.checks.urls import find_urls as find_links
+from handlers.when import NoTime, read_when
+from nlu.entities import extract_entities
 from nlu.money import find_money
-from nlu.normalize import fold
-
-VN_TZ = timezone(timedelta(hours=7), "ICT")  # Viet Nam has no daylight saving time
+from nlu.negation import corrected
+from nlu.normalize import fold, normalize
+from nlu.textview import FoldedText
 
 
 class Invalid(Exception):
@@ -34,14 +36,22 @@ class Parsed:
 
 
 def parse_phone(text: str) -> Parsed:
-    """A Vietnamese or international number in any common written form → E.164.
+    """A Vietnamese or international number in any common written form → E.164, alone or in a sentence.
 
-    Parsing is the check engine's (one reading of numbers everywhere); a number that parses but is not
-    valid is still kept — it is what the parent saw, and the check reports it as ``phone_invalid``.
+    "0912 345 678", "+84 912-345-678", "(0290) 383 1234", "số 0912.345.678 ạ", "sđt của nó là 0912345678": a
+    number inside a sentence is found as the entity extractor finds it (every notation phonenumbers reads);
+    "0912…, à nhầm, 0912…9" takes the corrected one. A bare number that parses but is not valid is still kept —
+    it is what the parent saw, and the check reports it as ``phone_invalid``.
     """
     info = read_phone(text)
-    if info.e164 is None:
-        raise Invalid("invalid_phone")
+    if info.e164 is not None and info.valid:
+        return Parsed(info.e164)
+    found = [e.value for e in extract_entities(text) if e.entity == "phone_number"]
+    if found:
+        return Parsed(found[-1] if corrected(normalize(text)) else found[0])
+    digits = re.sub(r"\D", "", text)
+    if info.e164 is None or (digits.startswith("0") and len(digits) < 9):
+        raise Invalid("invalid_phone")  # "091234" is a number cut short: ask again rather than keep it
     return Parsed(info.e164)
 
 
@@ -50,13 +60,27 @@ def find_urls(text: str) -> list[str]:
     return [link for _start, _end, link in find_links(text)]
 
 
+# Words that only point at a link the parent pastes (normalised).
+_WRAPPER_WORDS = frozenset({
+    "link", "duong", "dan", "day", "ne", "nay", "cai", "ho", "no", "nguoi", "ta", "gui", "la", "cua", "trang",
+    "web", "website", "kiem", "tra", "giup", "toi", "minh", "em", "nhe", "nha", "a", "o", "check", "this", "here",
+    "is", "the", "it", "they", "sent", "url", ":", ",", ".", "-", "voi", "xem", "thu", "co", "phai", "khong",
+    "that", "ko",
+})
+
+
 def parse_url(text: str) -> Parsed:
     """The first link in the text. A whole forwarded message is kept too, as ``message_text``."""
     urls = find_urls(text)
     if not urls:
         raise Invalid("invalid_url")
     extra: dict[str, Any] = {}
-    if text.strip() != urls[0]:
+    rest = text
+    for link in urls:
+        rest = rest.replace(link, " ")
+    # "link đây: x.com", "họ gửi cái này x.com" only wrap the link; a pasted message around it ("Tải app tại
+    # x.com ngay") is kept as the message too.
+    if set(re.findall(r"[a-z0-9]+", normalize(rest))) - _WRAPPER_WORDS:
         extra["message_text"] = text.strip()
     if len(urls) > 1:
         extra["other_links"] = urls[1:]
@@ -64,9 +88,10 @@ def parse_url(text: str) -> Parsed:
 
 
 def parse_money(text: str) -> Parsed:
-    """Amounts as typed in Viet Nam: "500k", "20 triệu", "1tr5", "2.000.000đ", "2,5 triệu" → đồng."""
-    for _start, _end, value in find_money(fold(text)):
-        return Parsed(value)
+    """Amounts as typed in Viet Nam: "500k", "20 triệu", "1tr5", "2.000.000đ", "năm triệu", "ba củ" → đồng."""
+    amounts = [value for _start, _end, value in find_money(fold(text))]
+    if amounts:  # "5 triệu, à không 7 triệu": the corrected amount
+        return Parsed(amounts[-1] if corrected(normalize(text)) else amounts[0])
     # Asked "how much?", a bare number is an amount even without a unit ("100000").
     digits = text.strip().replace(" ", "")
     if digits.isascii() and digits.isdigit() and 0 < int(digits) < 10**13:
@@ -74,58 +99,39 @@ def parse_money(text: str) -> Parsed:
     raise Invalid("invalid_money")
 
 
-_TIME = re.compile(r"\b(\d{1,2})\s*(?:h|g|gio|:)\s*(\d{1,2})?\b")
-_DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?\b")
-_PARTS = {"sang": 9, "trua": 12, "chieu": 15, "toi": 19, "dem": 22}
-
-
 def parse_datetime(text: str, now: datetime | None = None) -> Parsed:
-    """When it happened: "hôm nay 9h", "sáng nay", "hôm qua", "15/11", "9h30", "vừa xong" → ISO 8601 (+07:00)."""
-    now = (now or datetime.now(VN_TZ)).astimezone(VN_TZ)
-    f = fold(text)
-    day = now.date()
-    known = False
-    if re.search(r"\b(hom qua|yesterday|qua)\b", f):
-        day, known = day - timedelta(days=1), True
-    elif re.search(r"\b(hom kia)\b", f):
-        day, known = day - timedelta(days=2), True
-    elif re.search(r"\b(hom nay|today|nay)\b", f):
-        known = True
-    if re.search(r"\b(vua xong|vua nay|luc nay|just now|moi day)\b", f):
-        return Parsed(now.replace(second=0, microsecond=0).isoformat())
-    dm = _DATE.search(f)
-    if dm:
-        d, mo = int(dm.group(1)), int(dm.group(2))
-        y = int(dm.group(3)) if dm.group(3) else now.year
-        y = y + 2000 if y < 100 else y
-        try:
-            day = datetime(y, mo, d, tzinfo=VN_TZ).date()
-        except ValueError:
-            raise Invalid("invalid_datetime") from None
-        known = True
-    hour, minute = None, 0
-    tm = _TIME.search(_DATE.sub(" ", f))
-    if tm:
-        hour, minute = int(tm.group(1)), int(tm.group(2) or 0)
-        if hour > 23 or minute > 59:
-            raise Invalid("invalid_datetime")
-    for part, default_hour in _PARTS.items():
-        if re.search(rf"\b{part}\b", f):
-            known = True
-            if hour is None:
-                hour = default_hour
-            elif part in ("chieu", "toi") and hour < 12:
-                hour += 12
-            break
-    if not known and hour is None:
-        raise Invalid("invalid_datetime")
-    moment = datetime(day.year, day.month, day.day, hour if hour is not None else 0, minute, tzinfo=VN_TZ)
-    if moment > now + timedelta(minutes=5):
-        if not dm and not re.search(r"\b(hom nay|today|nay)\b", f):
-            moment -= timedelta(days=1)  # "9h" said at 8:00 means yesterday 9:00
-        else:
-            raise Invalid("future_datetime")
-    return Parsed(moment.isoformat())
+    """When it happened (see :mod:`handlers.when`) → ISO 8601 (+07:00)."""
+    try:
+        return Parsed(read_when(text, now).isoformat())
+    except NoTime as exc:
+        raise Invalid("future_datetime" if exc.future else "invalid_datetime") from None
+
+
+# "xã Tân Lộc", "phường 5", "thị trấn Sông Đốc", "đặc khu Phú Quốc" (folded; the name as written is kept).
+_PLACE = re.compile(r"\b(?:xa|phuong|thi tran|thi xa|dac khu|tt|p)\.?\s+(?:\d{1,2}\b|[a-z]+(?:\s+[a-z]+){0,3})")
+_PLACE_END = frozenset({"a", "nhe", "nha", "day", "do", "ah", "cua", "tinh", "huyen", "quan", "o", "va", "gan",
+                        "ben", "khu", "ap", "tp"})
+_NOT_A_NAME = re.compile(r"\d{3,}|\b(?:mat|chuyen|lua|otp|tien|goi|nhan|doc|dua|bi|toi|minh|em|khong|chua)\b")
+
+
+def parse_place(text: str) -> Parsed:
+    """The commune or ward, found inside a sentence ("tôi ở xã Tân Lộc") or typed alone ("Tân Thành")."""
+    view = FoldedText(text)
+    m = _PLACE.search(view.folded)
+    if m:
+        words = m.group().split()
+        keep = 2 if words[0] in ("thi", "dac") else 1  # "thị trấn", "thị xã", "đặc khu" are two words
+        for w in words[keep:]:
+            if w in _PLACE_END:
+                break
+            keep += 1
+        end = m.start() + len(" ".join(words[:keep]))
+        start, stop = view.span(m.start(), end)
+        return Parsed(text[start:stop].strip())
+    cleaned = text.strip(" .!,")
+    if 0 < len(cleaned.split()) <= 4 and not _NOT_A_NAME.search(normalize(cleaned)):
+        return Parsed(cleaned)
+    raise Invalid("invalid_place")
 
 
 def parse_text(text: str, *, limit: int) -> Parsed:
@@ -145,4 +151,6 @@ def validate(slot_type: str, text: str, *, limit: int = 4000, now: datetime | No
         return parse_money(text)
     if slot_type == "datetime":
         return parse_datetime(text, now)
+    if slot_type == "place":
+        return parse_place(text)
     return parse_text(text, limit=limit)

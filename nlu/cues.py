@@ -1,9 +1,11 @@
 """Hand-written cue and concept tokens added to the classifier's word view.
 
-Two kinds, both pure regular expressions over the normalised, entity-masked text:
+Two kinds, over the normalised, entity-masked text:
 
 * boundary cues mark what the dialogue's routing depends on and n-grams learn poorly from a thousand lines:
-  money already gone, a secret already handed over, "not yet" (nothing done), a question, a report;
+  money already gone, a secret already handed over, "not yet" (nothing done), a question, a report. The three
+  harm cues come from :mod:`nlu.harm`, the same rules the urgent path reads, so negation and its scope
+  ("chưa mất tiền", "suýt nữa thì chuyển", "không đưa OTP") mean the same to the classifier and the dialogue;
 * concept tokens group synonyms ("hủy", "thoát", "cancel", "never mind" → ``zk_cancel``) so a word seen in
   no training line of an intent still pulls towards it. They were written from what each intent means, not
   from the evaluation split.
@@ -13,23 +15,9 @@ from __future__ import annotations
 
 import re
 
-_PAST = r"(?:da|vua|lo|nho|tro|trot|bi)"
-_NOT = r"(?<!chua )(?<!khong )(?<!chang )(?<!not )"
+from nlu.harm import read_harm
 
 _CUES: dict[str, str] = {
-    "zcue_money_gone": (
-        rf"\b{_NOT}{_PAST}\s+(?:\w+\s+)?(?:chuyen|chuyen khoan|nap|dong|gui tien|mat|tru|rut|chiem|lay)\b"
-        rf"|\b{_NOT}(?:mat|tru|rut|chiem doat|lay mat|lay het|bay)\s+(?:\w+\s+)?(?:tien|zmoney|sach|het)\b"
-        r"|\bzmoney\b.{0,20}\b(?:roi|mat)\b|\b(?:lost|sent|transferred|emptied|took)\b"
-    ),
-    "zcue_gave": (
-        rf"\b{_NOT}{_PAST}\s+(?:\w+\s+)?(?:doc|dua|cho|gui|nhap|cai|cung cap|khai|noi|dang nhap|chia se|quet|"
-        r"dien|chup|tai)\b|\blo\s+(?:otp|mat khau|thong tin|so|ma)\b|\b(?:gave|installed|typed|shared|told|entered)\b"
-    ),
-    "zcue_not_done": (
-        r"\b(?:chua|khong|chang|khong he)\s+(?:\w+\s+)?(?:dua|doc|cho|cai|lam|chuyen|noi|nhap|bam|gui|"
-        r"cung cap|mat|tru)\b"
-    ),
     "zcue_secret": r"\b(?:otp|ma xac (?:nhan|thuc)|mat khau|ma pin|so the|cccd|can cuoc|cmnd|zotp|zcard)\b",
     "zcue_question": (
         r"\?|\b(?:co (?:phai|that|dung|an toan|tin|nen)|that (?:khong|hay|ko)|hay gia|lua (?:dao )?khong|"
@@ -105,4 +93,7 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 def cue_tokens(normalized: str) -> list[str]:
     """The cue and concept tokens that fire on normalised, entity-masked text."""
-    return [name for name, rx in _RULES if rx.search(normalized)]
+    harm = read_harm(normalized)
+    tokens = [name for name, on in (("zcue_money_gone", harm.money), ("zcue_gave", bool(harm.shared)),
+                                    ("zcue_not_done", harm.denied), ("zcue_asks_harm", harm.questioned)) if on]
+    return tokens + [name for name, rx in _RULES if rx.search(normalized)]

@@ -4,7 +4,9 @@ Two messages that differ only in the number, link or amount they carry mean the 
 become placeholder words ("zphone", "zurl", "zmoney"…) before n-grams are taken; the words around them, and
 the fact that there *is* a link or an amount, are what separate check_link from report_scam or money_lost.
 
-* ``word``: normalised text (folded, teencode expanded) plus cue/concept tokens — word 1–2-grams;
+* ``word``: normalised text (folded, teencode expanded), then every word a negation reaches again, marked
+  ``neg_`` ("chưa mất tiền" adds "neg_mat neg_tien", :mod:`nlu.negation`), plus cue/concept tokens — word
+  1–2-grams;
 * ``char``: the same normalised text — character 2–5-grams inside words, robust to typos;
 * ``tone``: lowercase text *with* diacritics — word unigrams. Folding merges words the parent kept apart
   ("đúng" right / "dừng" stop both fold to "dung"); when diacritics are typed this view tells them apart,
@@ -20,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from nlu.cues import cue_tokens
+from nlu.negation import negated_words
 from nlu.normalize import normalize
 from nlu.types import Entity
 
@@ -67,7 +70,7 @@ def views(text: str, entities: Iterable[Entity]) -> Views:
     masked = "".join(parts)
     norm = " ".join([normalize(masked), *tags])
     tone = unicodedata.normalize("NFC", masked).lower()
-    return Views(word=" ".join([norm, *cue_tokens(norm)]), char=norm, tone=tone)
+    return Views(word=" ".join([norm, *negated_words(norm), *cue_tokens(norm)]), char=norm, tone=tone)
 
 
 def word_ngrams(doc: str) -> list[str]:

@@ -61,12 +61,15 @@ _CLAIM_BEFORE = re.compile(
 _CLAIM_AFTER = re.compile(r"^(?:\s+\w+){0,2}?\s+(?:goi|nhan|yeu cau|bao|noi|doi|de nghi|called|said)\b")
 
 
-def find_roles(view: FoldedText) -> Iterator[tuple[int, int, str]]:
-    """Yield folded ``(start, end, role_code)`` for each claimed role."""
+def find_roles(view: FoldedText, *, claimed: bool = False) -> Iterator[tuple[int, int, str]]:
+    """Yield folded ``(start, end, role_code)`` for each claimed role.
+
+    ``claimed``: the text answers "who did they claim to be?", so "nhân viên ngân hàng" needs no "xưng là".
+    """
     folded = view.folded
     for rx, code in _ROLE_RX:
         for m in rx.finditer(folded):
-            if code in _NEEDS_CLAIM and not (
+            if code in _NEEDS_CLAIM and not claimed and not (
                 _CLAIM_BEFORE.search(folded[max(0, m.start() - 40) : m.start()])
                 or _CLAIM_AFTER.match(folded[m.end() : m.end() + 40])
             ):
@@ -111,6 +114,8 @@ _STOP = frozenset({
     "truong", "nha", "bi", "duoc", "can", "muon", "xin", "hay", "vay", "the", "nao", "gi", "sao", "kia",
     "do", "day", "ay", "rang", "hoi", "voi", "nhung", "nen", "vi", "neu", "khi", "luc", "ngay", "chuyen",
     "tien", "cai", "link", "app", "doi", "nop", "xac", "lam", "ky",
+    # Question words: "có phải của trường thật không?" names no school called "trường thật".
+    "that", "thiet", "phai", "ha", "chu", "nhi",
 })
 # fmt: on
 _NOT_SCHOOL_BEFORE = frozenset(

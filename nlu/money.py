@@ -1,4 +1,4 @@
-"""Money amounts as parents write them: "500k", "20 triệu", "1tr5", "2.000.000đ", "2,5 triệu", "3 củ".
+"""Money amounts as parents write them: "500k", "20 triệu", "1tr5", "2.000.000đ", "2,5 triệu", "3 củ", "năm triệu".
 
 Matching runs on folded text (see :mod:`nlu.textview`); values are whole đồng. Amounts in a foreign currency are
 not recognised: the report form asks for đồng, and a wrong conversion would be worse than none.
@@ -78,6 +78,75 @@ def _value(m: re.Match[str]) -> int | None:
     return value if 0 < value < _MAX_DONG else None
 
 
+# Amounts said in words: "năm triệu", "hai trăm nghìn", "mười lăm triệu", "sáu trăm năm mươi nghìn", "một tỷ hai".
+_DIGIT_WORDS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "lam": 5, "sau": 6, "bay": 7, "tam": 8,
+                "chin": 9}
+_WORD_SCALES = {"nghin": 10**3, "ngan": 10**3, "trieu": 10**6, "cu": 10**6, "ty": 10**9, "ti": 10**9}
+_NUMBER_WORDS = frozenset({*_DIGIT_WORDS, "muoi", "chuc", "tram", "linh", "le", "ruoi"})
+_WORD_RUN = re.compile(r"[a-z]+")
+
+
+def _group(words: list[str]) -> int | None:
+    """A number below 1000 in words: [D trăm] [linh | D mươi | mười] [D] ("sáu trăm năm mươi" → 650)."""
+    value, i, n = 0, 0, len(words)
+    if i + 1 < n and words[i] in _DIGIT_WORDS and words[i + 1] == "tram":
+        value, i = _DIGIT_WORDS[words[i]] * 100, i + 2
+    if i < n and words[i] in ("linh", "le"):
+        i += 1
+    elif i + 1 < n and words[i] in _DIGIT_WORDS and words[i + 1] in ("muoi", "chuc"):
+        value, i = value + _DIGIT_WORDS[words[i]] * 10, i + 2
+    elif i < n and words[i] == "muoi":
+        value, i = value + 10, i + 1
+    if i < n and words[i] in _DIGIT_WORDS:
+        value, i = value + _DIGIT_WORDS[words[i]], i + 1
+    return value if i == n and n else None
+
+
+def _words_value(words: list[str]) -> int | None:
+    value, scale = 0, 0
+    current: list[str] = []
+    for w in words:
+        if w in _WORD_SCALES:
+            group = _group(current)
+            if group is None:
+                return None
+            scale = _WORD_SCALES[w]
+            value, current = value + group * scale, []
+        elif w == "ruoi":  # "hai triệu rưỡi": half of the unit just said
+            if not scale or current:
+                return None
+            value += scale // 2
+        else:
+            current.append(w)
+    if current:  # "một tỷ hai" is 1.2 tỷ, "năm triệu hai trăm" is 5.2 triệu
+        group = _group(current)
+        if group is None or not scale:
+            return None
+        value += group * scale // 10 if len(current) == 1 else group * (scale // 1000)
+    return value if scale and 0 < value < _MAX_DONG else None
+
+
+def _word_amounts(folded: str) -> Iterator[tuple[int, int, int]]:
+    words = list(_WORD_RUN.finditer(folded))
+    i = 0
+    while i < len(words):
+        j = i
+        while j < len(words) and (words[j].group() in _NUMBER_WORDS or words[j].group() in _WORD_SCALES) and (
+                j == i or folded[words[j - 1].end() : words[j].start()].strip() == ""):
+            j += 1
+        run = [w.group() for w in words[i:j]]
+        # Trim to the last scale word (or "rưỡi"/a remainder right after one), then read the run.
+        while run and run[-1] not in _WORD_SCALES and not (len(run) > 1 and run[-2] in _WORD_SCALES):
+            run.pop()
+        if run and (run[0] in _DIGIT_WORDS or run[0] == "muoi"):
+            value = _words_value(run)
+            if value is not None:
+                yield words[i].start(), words[i + len(run) - 1].end(), value
+                i += len(run)
+                continue
+        i += 1
+
+
 def find_money(folded: str) -> Iterator[tuple[int, int, int]]:
     """Yield ``(start, end, value_in_dong)`` for each amount in folded text."""
     taken: list[tuple[int, int]] = []
@@ -92,4 +161,8 @@ def find_money(folded: str) -> Iterator[tuple[int, int, int]]:
             continue
         num = _number(m.group(1))
         if num is not None and 0 < num < _MAX_DONG:
+            taken.append((m.start(1), m.end(1)))
             yield m.start(1), m.end(1), int(num)
+    for start, end, value in _word_amounts(folded):
+        if not any(s < end and start < e for s, e in taken):
+            yield start, end, value

@@ -59,6 +59,11 @@ TEENCODE: dict[str, str] = {
     "bh": "bao gio",
     "kq": "ket qua",
     "wa": "qua",
+    # Added with the labelled dialogue turns (issue 17): days and "biết" as parents shorten them.
+    "hqua": "hom qua",
+    "hnay": "hom nay",
+    "bit": "biet",
+    "bik": "biet",
 }
 
 _WORD = re.compile(r"[a-z0-9]+")

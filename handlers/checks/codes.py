@@ -55,6 +55,10 @@ EVIDENCE_REASON_CODES: Final = (
 )
 _ORDER: Final = REASON_CODES + EVIDENCE_REASON_CODES
 
+# Reasons that settle a call or link check on their own: the police confirmed the number or domain, or the
+# caller asked for an OTP (no school ever does). A check flow answers as soon as one is known.
+CONCLUSIVE: Final = frozenset({"phone_blocklisted", "url_blocklisted", "asks_otp"})
+
 SEVERITY_RANK: Final[Mapping[str, int]] = MappingProxyType({"high": 3, "medium": 2, "low": 1, "info": 0})
 
 # Reports from this many distinct people make ``phone_reported`` / ``url_reported`` high.

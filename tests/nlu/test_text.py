@@ -26,7 +26,7 @@ def test_fold_keeps_the_length_of_nfc_vietnamese(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Tui KHUM bít j hếtttt", "tui khong bit gi het"),
+        ("Tui KHUM bít j hếtttt", "tui khong biet gi het"),  # "bít" is how "biết" is shortened
         ("ko dc r", "khong duoc roi"),
         ("gvcn ns z", "giao vien chu nhiem noi vay"),
         ("sđt của bgh", "so dien thoai cua ban giam hieu"),
