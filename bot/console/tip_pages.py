@@ -22,6 +22,7 @@ from bot.clientaddr import client_addr_of
 from bot.console.auth import ConsoleUser, require_roles
 from bot.console.labels import Labels
 from bot.console.officers import officer_names
+from bot.console.queue_pages import commune_names
 from bot.console.templating import Renderer, request_lang
 from bot.runtime import Runtime
 from bot.webchat.security import BASE_HEADERS
@@ -30,6 +31,7 @@ from handlers.flowspec import SubmitStep
 from storage import audit, tip_links, workflow
 from storage.files import RejectedFile, read_attachment
 from storage.reference import schools_with_phones
+from storage.units import list_units
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,9 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
                 "events": workflow.events(conn, tip_id=tip_id),
                 "trail": audit.entries(conn, subject=view.case.reference, limit=200),
                 "names": officer_names(conn),
+                "unit_name": {str(u["id"]): str(u["name"]) for u in list_units(conn)}.get(view.case.unit_id or ""),
+                "commune_name": commune_names(conn, codes={view.case.commune_code} if view.case.commune_code
+                                              else set()).get(view.case.commune_code or ""),
             }
 
         found = await db.run(work)
