@@ -23,6 +23,7 @@ UI: dict[str, dict[str, str]] = {
         "you": "Bạn", "bot": "Hotline", "image": "📷 Ảnh đã gửi", "too_big": "Ảnh quá lớn (tối đa 10 MB).",
         "not_image": "Chỉ gửi được ảnh (JPEG, PNG, GIF hoặc WebP).", "rejected": "Không gửi được: ",
         "noscript": "Trang trò chuyện cần JavaScript. Khẩn cấp, hãy gọi 113.",
+        "copy": "Sao chép", "copied": "Đã chép", "copy_label": "Sao chép mã báo cáo",
     },
     "en": {
         "switch": "Tiếng Việt", "switch_lang": "vi", "switch_to": "tiếng việt",
@@ -36,6 +37,7 @@ UI: dict[str, dict[str, str]] = {
         "you": "You", "bot": "Hotline", "image": "📷 Image sent", "too_big": "The image is too large (max 10 MB).",
         "not_image": "Only images can be sent (JPEG, PNG, GIF or WebP).", "rejected": "Not sent: ",
         "noscript": "The chat needs JavaScript. In an emergency, call 113.",
+        "copy": "Copy", "copied": "Copied", "copy_label": "Copy the report reference",
     },
 }
 
@@ -52,16 +54,18 @@ def _json_block(value: object) -> str:
     return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _head(title: str, assets: dict[str, Asset], theme_version: str, *, lang: str, script: str | None) -> str:
+def _head(title: str, assets: dict[str, Asset], theme_version: str, *, lang: str, script: str | None,
+          styles: tuple[str, ...] = ()) -> str:
     css = assets["hotline.css"]
     js = f'<script src="/chat/static/{script}?v={assets[script].version}" defer></script>' if script else ""
+    extra = "".join(f'<link rel="stylesheet" href="/chat/static/{n}?v={assets[n].version}">' for n in styles)
     return (f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1,viewport-fit=cover">'
             '<meta name="color-scheme" content="light">'
             f"<title>{escape(title)}</title>"
             f'<link rel="icon" href="/chat/static/logo.svg?v={assets["logo.svg"].version}">'
             f'<link rel="stylesheet" href="/chat/static/hotline.css?v={css.version}">'
-            f'<link rel="stylesheet" href="/chat/theme.css?v={theme_version}">{js}</head>')
+            f'<link rel="stylesheet" href="/chat/theme.css?v={theme_version}">{extra}{js}</head>')
 
 
 def _logo(theme: Theme) -> str:
@@ -72,7 +76,7 @@ def chat_page(theme: Theme, assets: dict[str, Asset], theme_version: str, *, lan
               embedded: bool) -> str:
     """The chat. ``school`` and ``lang`` come validated from the embed tag (via the iframe URL)."""
     t = UI[lang]
-    head = _head(theme.title, assets, theme_version, lang=lang, script="chat.js")
+    head = _head(theme.title, assets, theme_version, lang=lang, script="chat.js", styles=("messages.css",))
     return f"""{head}
 <body class="chat-page{' embedded' if embedded else ''}" data-lang="{lang}" data-school="{escape(school or '')}">
 <script type="application/json" id="ui-strings">{_json_block(UI)}</script>
@@ -104,10 +108,14 @@ def chat_page(theme: Theme, assets: dict[str, Asset], theme_version: str, *, lan
 
 def start_page(theme: Theme, assets: dict[str, Asset], theme_version: str, *, police_name: str, origin: str,
                console: bool) -> str:
-    """What ``hotline serve`` shows at ``/``: what this is, the way into the chat, and how to embed it."""
+    """What ``hotline serve`` shows parents at ``/``: what this is, and the way into the chat.
+
+    How a school embeds the chat, and the developers' API, are for administrators: they are in the README.
+    ``origin`` is accepted for the router's sake and not shown.
+    """
+    del origin
     head = _head(theme.title, assets, theme_version, lang="vi", script=None)
     police = escape(police_name)
-    snippet = escape(f'<script src="{origin}/widget.js" data-school="MA_TRUONG" data-lang="vi" defer></script>')
     console_link = ('<li><a href="/console">Cán bộ: trang tiếp nhận báo cáo</a> '
                     '<span lang="en">(officers\' console)</span></li>') if console else ""
     return f"""{head}
@@ -123,13 +131,7 @@ lỡ đưa mã OTP hoặc chuyển tiền.</p>
 hoặc nhắn tin tới <strong>5656</strong>.</p>
 <p lang="en">Hotline is the {police}'s assistant for parents: report or check calls, messages and links that
 impersonate schools. <a href="/chat?lang=en">Open the chat</a> (English available).</p>
-<h2>Gắn vào website của trường</h2>
-<p>Dán dòng sau vào trang web của trường (thay <code>MA_TRUONG</code> bằng mã trường), rồi thêm địa chỉ website
-vào <code>webchat.allowed_origins</code> trong cấu hình:</p>
-<pre class="snippet"><code>{snippet}</code></pre>
-<ul class="more">{console_link}
-<li>API cho nhà phát triển: <code>POST /api/v1/messages</code> (<a href="/openapi.json">OpenAPI</a>); cần khóa
-API (<code>hotline apikeys add</code>), chưa có khóa thì chỉ nhận yêu cầu từ chính máy chủ (127.0.0.1)</li></ul>
+{f'<ul class="more">{console_link}</ul>' if console_link else ""}
 </main>
 </body></html>
 """

@@ -1,8 +1,10 @@
 """``OutboundMessage`` → Bot API calls, as plain JSON-able dicts (they are queued in the database).
 
-A call is ``{"method": "send", "chat_id", "text", "keyboard"?, "reply_keyboard"?, "remove_keyboard"?}`` or
-``{"method": "edit", "chat_id", "message_id", "text", "keyboard"?}``; ``keyboard`` is inline-keyboard rows of
-Bot API button dicts. :mod:`.delivery` turns them into python-telegram-bot calls.
+A call is ``{"method": "send", "chat_id", "text", "entities"?, "keyboard"?, "reply_keyboard"?,
+"remove_keyboard"?}`` or ``{"method": "edit", "chat_id", "message_id", "text", "entities"?, "keyboard"?}``;
+``keyboard`` is inline-keyboard rows of Bot API button dicts, ``entities`` Bot API message entities (UTF-16
+offsets): a tip's reference and the emergency numbers are ``code``, which Telegram copies with one tap.
+:mod:`.delivery` turns them into python-telegram-bot calls.
 """
 
 from __future__ import annotations
@@ -79,14 +81,28 @@ def inert_link(link: str) -> str:
     return (re.sub(r"^http", "hxxp", scheme, flags=re.IGNORECASE) + "://" + shown) if sep else shown
 
 
+# Copied with one tap when sent as code: the tip's reference and the numbers a parent in trouble calls.
+_COPYABLE = re.compile(r"\b[A-Z]{1,8}-\d{4}-\d{1,12}\b|(?<![\d.,])(?:113|111|156|5656)(?![\d]|[.,]\d)")
+DONE_MARK = "➡️ "  # "Xong" ends a several-answers question: it must not look like one more option
+
+
+def copyable(text: str) -> list[dict[str, Any]]:
+    """``code`` entities for the references and emergency numbers in ``text`` (offsets in UTF-16 units)."""
+    return [{"type": "code", "offset": utf16_len(text[: m.start()]), "length": utf16_len(m.group())}
+            for m in _COPYABLE.finditer(text)]
+
+
 def inline_keyboard(buttons: Sequence[Button]) -> list[list[dict[str, Any]]]:
-    """Buttons as inline-keyboard rows: one per row, or two when both labels are short."""
+    """Buttons as inline-keyboard rows: one per row, or two when both labels are short; "Xong" on its own row."""
     rows: list[list[dict[str, Any]]] = []
     for b in buttons:
+        if b.id == "!done":
+            rows.append([{"text": DONE_MARK + b.label, "callback_data": b.id}])
+            continue
         cell = {"text": b.label, "callback_data": b.id}
         last = rows[-1] if rows else None
-        if (last is not None and len(last) == 1 and len(b.label) <= SHORT_LABEL
-                and len(last[0]["text"]) <= SHORT_LABEL):
+        if (last is not None and len(last) == 1 and last[0]["callback_data"] != "!done"
+                and len(b.label) <= SHORT_LABEL and len(last[0]["text"]) <= SHORT_LABEL):
             last.append(cell)
         else:
             rows.append([cell])
@@ -103,8 +119,16 @@ def _has_markup(m: OutboundMessage) -> bool:
     return bool(m.buttons) or m.request_contact
 
 
+def _piece(chat_id: int | str, text: str) -> Call:
+    call: Call = {"method": "send", "chat_id": chat_id, "text": text}
+    entities = copyable(text)
+    if entities:
+        call["entities"] = entities
+    return call
+
+
 def _send(chat_id: int | str, text: str, m: OutboundMessage | None, *, keep_reply_keyboard: bool) -> list[Call]:
-    calls: list[Call] = [{"method": "send", "chat_id": chat_id, "text": piece} for piece in split_text(text)]
+    calls: list[Call] = [_piece(chat_id, piece) for piece in split_text(text)]
     last = calls[-1]
     if m is not None and m.request_contact:
         # The contact button only exists on a reply keyboard; the step's other buttons ("Bỏ qua") go there
@@ -155,7 +179,7 @@ def render(replies: Sequence[OutboundMessage], chat_id: int | str, *, pressed_me
 
 
 def notice(chat_id: int | str, text: str, keyboard: list[list[dict[str, Any]]] | None = None) -> list[Call]:
-    calls: list[Call] = [{"method": "send", "chat_id": chat_id, "text": piece} for piece in split_text(text)]
+    calls: list[Call] = [_piece(chat_id, piece) for piece in split_text(text)]
     if keyboard:
         calls[-1]["keyboard"] = keyboard
     return calls

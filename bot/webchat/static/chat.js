@@ -70,7 +70,7 @@
     var node = el("div", "msg bot" + (m.urgent ? " urgent" : ""));
     node.appendChild(who(t("bot")));
     if (m.urgent) node.appendChild(el("strong", "tag", t("urgent")));
-    node.appendChild(el("span", "text", m.text));
+    node.appendChild(richText(m.text));
     if (m.links && m.links.length) {
       // Links are evidence to read, not to open: plain text, never <a>, selectable for copying.
       var links = el("div", "links");
@@ -82,7 +82,8 @@
       var group = el("div", "choices");
       group.setAttribute("role", "group");
       m.buttons.forEach(function (b) {
-        var button = el("button", null, b.label);
+        // "Xong" ends a several-answers question and Back / Menu / Skip leave one: neither looks like an answer.
+        var button = el("button", b.id === "!done" ? "done" : WAY_OUT[b.id] ? "way-out" : null, b.label);
         button.type = "button";
         button.dataset.id = b.id;
         if (m.multi_select && b.id.charAt(0) !== "!") button.setAttribute("aria-pressed", String(b.label.indexOf("✅") === 0));
@@ -92,6 +93,64 @@
       node.appendChild(group);
     }
     return node;
+  }
+
+  /* Emergency numbers are tap-to-call and a tip's reference never breaks and copies in one tap. Nothing else in a
+     reply becomes a link: a scammer's number or site quoted in a verdict must never be one tap away. */
+  var RICH = /[A-Z]{1,8}-\d{4}-\d{1,12}|\d[\d .]*\d|\d/g;
+  var REFERENCE = /^[A-Z]{1,8}-\d{4}-\d{1,12}$/;
+  var EMERGENCY = { "113": 1, "111": 1, "156": 1, "5656": 1 };
+  var WAY_OUT = { "!back": 1, "!menu": 1, "!skip": 1 };
+
+  function richText(text) {
+    var span = el("span", "text");
+    var last = 0;
+    text.replace(RICH, function (found, at) {
+      var number = found.replace(/[ .]+$/, "");
+      if (REFERENCE.test(found)) {
+        span.appendChild(document.createTextNode(text.slice(last, at)));
+        span.appendChild(referenceNode(found));
+        last = at + found.length;
+      } else if (EMERGENCY[number]) {
+        span.appendChild(document.createTextNode(text.slice(last, at)));
+        var call = el("a", "tel", number);
+        call.href = "tel:" + number;
+        span.appendChild(call);
+        last = at + number.length;
+      }
+      return found;
+    });
+    span.appendChild(document.createTextNode(text.slice(last)));
+    return span;
+  }
+
+  function referenceNode(reference) {
+    var box = el("span", "ref-box");
+    var ref = el("strong", "ref", reference);
+    ref.translate = false;
+    var copy = el("button", "copy", t("copy"));
+    copy.type = "button";
+    copy.setAttribute("aria-label", t("copy_label") + " " + reference);
+    copy.addEventListener("click", function () {
+      var done = function () { copy.textContent = t("copied"); };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(reference).then(done, function () { selectText(ref); });
+      } else {
+        selectText(ref);
+        try { if (document.execCommand("copy")) done(); } catch (e) { /* selected: the parent copies it */ }
+      }
+    });
+    box.appendChild(ref);
+    box.appendChild(copy);
+    return box;
+  }
+
+  function selectText(node) {
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
   }
 
   function entryNode(entry) {

@@ -45,6 +45,12 @@ def test_parent_reports_with_screenshot_and_resumes_after_reload(phone: Phone, s
     # Multi-select: each tap toggles in place (✅ from the engine, aria-pressed for screen readers).
     phone.press("Mã OTP")
     expect(page.locator(".choices button[aria-pressed=true]")).to_have_count(1)
+    # "Xong" does not look like one more option: filled, unlike the options it confirms.
+    done_button = page.locator(".msg.bot").last.locator("button.done")
+    expect(done_button).to_have_text("Xong")
+    option_bg = page.locator(".msg.bot").last.locator(".choices button", has_text="Chuyển tiền")
+    assert done_button.evaluate("n => getComputedStyle(n).backgroundColor") != option_bg.evaluate(
+        "n => getComputedStyle(n).backgroundColor")
     phone.press("Số tài khoản")
     expect(page.locator(".choices button[aria-pressed=true]")).to_have_count(2)
     expect(page.locator(".msg.bot", has_text="yêu cầu bạn làm gì")).to_have_count(1)
@@ -71,8 +77,17 @@ def test_parent_reports_with_screenshot_and_resumes_after_reload(phone: Phone, s
     phone.press("Gửi báo cáo")
     expect(page.locator(".msg.bot", has_text="Đã nhận báo cáo")).to_be_visible()
 
-    text = page.locator(".msg.bot", has_text="Đã nhận báo cáo").inner_text()
-    reference = text.split("mã số ")[1].split(".")[0]
+    done = page.locator(".msg.bot", has_text="Đã nhận báo cáo")
+    ref = done.locator(".ref")
+    reference = ref.inner_text()
+    # The reference is emphasised, never broken across lines, and copied in one tap; 113 calls.
+    assert ref.evaluate("n => getComputedStyle(n).whiteSpace") == "nowrap"
+    assert ref.evaluate("n => n.getBoundingClientRect().height < 2 * parseFloat(getComputedStyle(n).lineHeight)")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    done.locator("button.copy").tap()
+    expect(done.locator("button.copy")).to_have_text("Đã chép")
+    assert page.evaluate("navigator.clipboard.readText()") == reference
+    expect(done.locator('a.tel[href="tel:113"]')).to_have_text("113")
     with sqlite3.connect(db_path(server)) as db:
         tip = db.execute("SELECT id, channel FROM tips WHERE reference = ?", (reference,)).fetchone()
         files = db.execute("SELECT mime_type FROM tip_attachments WHERE tip_id = ?", (tip[0],)).fetchall()
@@ -88,7 +103,9 @@ def test_parent_checks_a_link_shown_as_inert_text(phone: Phone) -> None:
     verdict = page.locator(".msg.bot", has_text="🚫")
     expect(verdict).to_be_visible()
     expect(verdict.locator(".links code")).to_have_text("http://vneduconnect.com/hs?id=1")
-    assert page.locator("#log a").count() == 0  # links are text: nothing for a parent to tap by mistake
+    # Links are text: nothing for a parent to tap by mistake (only the emergency numbers call, never a quoted one).
+    assert page.locator("#log a:not([href=\"tel:113\"]):not([href=\"tel:111\"]):not([href=\"tel:156\"])"
+                        ":not([href=\"tel:5656\"])").count() == 0
     assert page.locator("#log button").evaluate_all("bs => bs.every(b => b.offsetHeight >= 44)")
     assert page.locator("#log").evaluate("n => parseFloat(getComputedStyle(n).fontSize)") >= 16
     ARTIFACTS.mkdir(exist_ok=True)
