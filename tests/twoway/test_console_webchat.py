@@ -177,3 +177,25 @@ async def test_the_http_fallback_gets_notices_with_its_next_answer(tmp_path: Pat
         assert "Tin nhắn đến từ số nào?" in replies[-1]["text"]  # after the reply to "menu", as the last thing
         assert "Cảm ơn bạn" in (await say("Số 0912 000 111"))[0]["text"]
         assert "Số 0912 000 111" in (await officer.get(f"/console/tips/{reference}")).text
+
+
+async def test_the_panel_in_english_and_an_unchanged_poll_shows_and_logs_nothing(tmp_path: Path) -> None:
+    async with talking_console(tmp_path) as console, web_parent(console.base_url) as parent:
+        reference = await request_officer(parent)
+        officer = await supervisor(console)
+        english = await officer.get(f"/console/tips/{reference}/conversation", params={"lang": "en"})
+        assert "Talking with the reporter" in english.text and "Take the live chat" in english.text
+        assert "Their chat window is open." in english.text and "Trao đổi với người báo" not in english.text
+
+        async def views() -> int:
+            return sum(e["action"] == "tip.conversation" for e in await console.db.run(audit.entries,
+                                                                                         subject=reference))
+
+        seen = await views()
+        quiet = await officer.get(f"/console/tips/{reference}/conversation", params={"v": version_of(english.text)})
+        assert quiet.status_code == 204 and quiet.text == ""
+        assert await views() == seen
+        await officer.form(f"/console/tips/{reference}/handoff/take")
+        await parent.notice()
+        changed = await officer.get(f"/console/tips/{reference}/conversation", params={"v": version_of(english.text)})
+        assert changed.status_code == 200 and await views() == seen + 1
