@@ -111,6 +111,10 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
         services: list[tuple[str, Service]] = [("retention", retention_service(runtime)),
                                                ("keys", key_watch_service(runtime)),
                                                ("workflow", workflow_service(runtime))]
+        from bot.content_service import content_services, prepare
+
+        # Published flow versions served from the first request on, and polled for (issue 13).
+        services += content_services(runtime, await prepare(runtime))
         telegram = cards = None
         if settings.telegram.token:
             from bot.channels.telegram import TelegramService, TelegramTipCards

@@ -33,12 +33,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.broadcast_delivery import BroadcastSender, warning_message
 from bot.channels.base import Capabilities, Channel, DeliveryFailure, FailureReason
 from bot.runtime import Runtime
 from bot.services import Service
 from handlers.handoff_ops import Reach, Talk, sweep
 from handlers.messages import ConversationKey, InboundMessage, OutboundMessage
-from storage import notices, transcript
+from storage import broadcasts, notices, transcript
 from storage.conversations import chat_ref
 from storage.workflow import record_event
 
@@ -110,7 +111,10 @@ async def pull(runtime: Runtime, channel: str, chat_id: str) -> list[OutboundMes
         taken = notices.take_for_pull(conn, channel=channel, chat_ref=ref, now=now, cipher=runtime.cipher)
         for row, _ in taken:
             _delivered(conn, row=row, now=now, window=window)
-        return [body for _, body in taken]
+        # Awareness broadcasts waiting for this chat's next visit go out with the same reply.
+        warnings = [warning_message(text, locale).to_json()
+                    for text, locale in broadcasts.take_for_pull(conn, channel=channel, ref=ref, now=now)]
+        return [body for _, body in taken] + warnings
 
     return [OutboundMessage.from_json(body) for body in await runtime.db.run(work) if body]
 
@@ -268,4 +272,5 @@ def delivery_services(runtime: Runtime, **options: Any) -> list[tuple[str, Servi
     """What ``hotline serve`` runs for notices (``options`` are :class:`DeliveryService`'s, for tests)."""
     register_pull_channel(runtime, "api")
     service = DeliveryService(runtime, **options)
-    return [("notices", service.run)]
+    # Awareness broadcasts go through the same channels, from their own durable rows (bot/broadcast_delivery.py).
+    return [("notices", service.run), ("broadcasts", BroadcastSender(runtime).run)]

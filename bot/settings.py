@@ -257,6 +257,35 @@ class ConsoleSettings(_Section):
     handoff_idle_minutes: int = Field(default=20, ge=1)  # a live chat with no message is handed back to the bot
 
 
+class ContentSettings(_Section):
+    """What admins edit in the console (flows, FAQ, directory): how fast every process picks a change up."""
+
+    # Each process looks for newly published flow versions this often (seconds).
+    flows_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # A fresh install gets the shipped FAQ answers and a clearly marked sample school directory.
+    seed_samples: bool = False
+
+
+class BroadcastSettings(_Section):
+    """Awareness broadcasts to subscribed parents (bot/broadcast_delivery.py)."""
+
+    # Messages per second per platform, under its limit (Telegram allows about 30/s overall).
+    per_second: dict[str, float] = Field(default_factory=lambda: {"telegram": 28.0, "zalo": 8.0, "web": 50.0})
+    default_per_second: float = Field(default=10.0, gt=0, le=1000)
+    in_flight: int = Field(default=4, ge=1, le=64)  # sends waiting for their platform's answer at once
+    max_attempts: int = Field(default=6, ge=1, le=50)  # then a recipient is given up ("gave_up")
+    # A chat that can only be reached when the parent comes back (web chat, HTTP API) waits this long.
+    visit_days: int = Field(default=14, ge=1, le=365)
+
+    @field_validator("per_second")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, rate in value.items():
+            if not 0 < rate <= 1000:
+                raise ValueError(f"{name}: a rate between 0 and 1000 messages per second")
+        return value
+
+
 class Settings(BaseSettings):
     """Everything Hotline can be told. Documented in place in ``config.yaml``."""
 
@@ -278,6 +307,8 @@ class Settings(BaseSettings):
     evidence: EvidenceSettings = EvidenceSettings()
     console: ConsoleSettings = ConsoleSettings()
     alerts: AlertSettings = AlertSettings()
+    content: ContentSettings = ContentSettings()
+    broadcast: BroadcastSettings = BroadcastSettings()
     data_dir: str = "./var/data"
 
     @classmethod

@@ -24,10 +24,12 @@ from handlers.checks.urls import registrable_domain
 from handlers.dialogue import Dialogue
 from handlers.evidence.hook import EvidenceHook
 from handlers.evidence.slots import evidence_accounts
+from handlers.faq import FaqHook
 from handlers.flowload import FlowRegistry
 from handlers.handoff import FILED, Handoff, HandoffConfig, forget_chat
 from handlers.messages import Attachment, ConversationKey, InboundMessage, OutboundMessage
 from handlers.ratelimit import RateLimiter, Verdict
+from handlers.subscribing import SubscribeHook
 from handlers.texts import say
 from handlers.turn import Turn, may_submit
 from handlers.understanding import Understand
@@ -116,6 +118,9 @@ class Engine:
             low_confidence=low_confidence, evidence=evidence,
         )
         self.handoff = Handoff(cipher=cipher, flows=flows.get, variables=config.variables, config=config.handoff)
+        # Scam-warning subscriptions and FAQ answers: before the flow, where the parent is not mid-form.
+        self.hooks = (SubscribeHook(cipher=cipher, flows=flows.get, variables=config.variables),
+                      FaqHook(flows=flows.get, variables=config.variables))
         self._locks = KeyedLocks()
         self.blocks = blocks_repo.BlockCache(ttl=config.block_cache_seconds)
         self.limiter = RateLimiter(user_burst=config.user_burst, user_per_minute=config.user_per_minute,
@@ -210,9 +215,11 @@ class Engine:
         for note in notes:
             turn.say(note, limit=self.config.max_text_chars)
         # An officer's question awaiting its answer, or a live hand-off, takes the message before the flow.
-        if not self.handoff.intercept(turn):
+        if not self.handoff.intercept(turn) and not any(hook.intercept(turn) for hook in self.hooks):
             self.dialogue.respond(turn)
         self.handoff.after(turn)
+        for hook in self.hooks:
+            hook.after(turn)
         if turn.erase:
             conv_repo.delete_conversation(conn, key=msg.key, cipher=self.cipher)
             audit.record(conn, actor="parent", action="forget", subject=conv_repo.chat_ref(self.cipher, msg.key),
