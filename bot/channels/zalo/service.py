@@ -23,7 +23,7 @@ from bot.channels.zalo import render, texts
 from bot.channels.zalo.channel import RECORDED, ZaloChannel, menu_key
 from bot.channels.zalo.events import user_id_of
 from bot.channels.zalo.processor import EventProcessor
-from bot.channels.zalo.tokens import CHANNEL
+from bot.channels.zalo.tokens import CHANNEL, NotAuthorised
 from bot.runtime import Runtime
 from storage import channel_state as state
 from storage import channel_store as store
@@ -135,10 +135,19 @@ class ZaloService:
                 if time.monotonic() >= next_prune:
                     await self.runtime.db.run(_prune, now=utcnow())
                     next_prune = time.monotonic() + 3600
+                    await self._keep_token_alive()
             except Exception:
                 log.exception("Zalo sweep failed; trying again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_interval)
+
+    async def _keep_token_alive(self) -> None:
+        """Refresh a token close to expiry even when nobody writes: each refresh also renews the refresh
+        token's three months, so a quiet OA does not lose its authorisation."""
+        try:
+            await self.channel.tokens.access_token()
+        except NotAuthorised as exc:
+            log.info("Zalo OA not usable yet: %s", exc)
 
     def _halted(self) -> bool:
         return self._stopping

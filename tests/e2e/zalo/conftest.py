@@ -104,11 +104,11 @@ class Live:
 
 
 @asynccontextmanager
-async def live(settings: Settings, fake: FakeZalo, *, authorised: bool = True,
+async def live(settings: Settings, fake: FakeZalo, *, authorised: bool = True, token_lifetime: float | None = None,
                **options: Any) -> AsyncIterator[Live]:
     async with open_runtime(settings) as runtime:
         if authorised:
-            await authorise(runtime, fake)
+            await authorise(runtime, fake, token_lifetime)
         channel = channel_of(runtime)
         service = ZaloService(runtime, channel, **{**FAST, **options})
         app = FastAPI()

@@ -19,8 +19,9 @@ from storage.crypto import Cipher, new_key
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.e2e.servers import HOTLINE, env_for
-from tests.e2e.zalo.conftest import Live, authorise, live, make_settings, zalo_settings
+from tests.e2e.zalo.conftest import Live, authorise, channel_of, live, make_settings, open_runtime, zalo_settings
 from tests.e2e.zalo.fakezalo import FakeZalo
+from tests.e2e.zalo.people import db_until
 
 
 def zalo_env(fake: FakeZalo) -> dict[str, str]:
@@ -84,16 +85,27 @@ def test_auth_url_says_which_setting_is_missing(tmp_path: Path, fake: FakeZalo) 
 
 
 async def test_a_token_close_to_expiry_is_rotated_before_use(tmp_path: Path, fake: FakeZalo) -> None:
-    async with live(make_settings(tmp_path, fake), fake, authorised=False) as zalo:
-        old_access, old_refresh = await authorise(zalo.runtime, fake, lifetime=3000)  # under the 6 h margin
-        await zalo.channel.send("3001", [OutboundMessage("Chào bạn")])
-        stored = await zalo.runtime.db.run(channel_state.load_tokens, channel="zalo", cipher=zalo.runtime.cipher)
+    async with open_runtime(make_settings(tmp_path, fake)) as runtime:  # (no service: its own check would race)
+        old_access, old_refresh = await authorise(runtime, fake, lifetime=3000)  # under the 6 h margin
+        await channel_of(runtime).send("3001", [OutboundMessage("Chào bạn")])
+        stored = await runtime.db.run(channel_state.load_tokens, channel="zalo", cipher=runtime.cipher)
     assert stored is not None and stored.generation == 2
     assert stored.access_token != old_access and stored.refresh_token != old_refresh
     assert fake.refreshes == [(old_refresh, True)]
     assert fake.refresh_tokens[old_refresh] is False  # single use: the old one is dead at Zalo
     [sent] = fake.messages("3001")
     assert sent.token == stored.access_token  # used only after it was stored
+
+
+async def test_a_quiet_oa_keeps_its_authorisation_alive(tmp_path: Path, fake: FakeZalo) -> None:
+    """Nobody writes for a day: the service still refreshes the pair before it expires (and so renews the
+    refresh token's three months)."""
+    async with live(make_settings(tmp_path, fake), fake, token_lifetime=3000) as zalo:
+        stored = await db_until(zalo.runtime.db, lambda c: (
+            t := channel_state.load_tokens(c, channel="zalo", cipher=zalo.runtime.cipher)) and t.generation == 2)
+    assert stored is True
+    assert [ok for _, ok in fake.refreshes] == [True]
+    assert fake.sent == []
 
 
 async def test_a_refused_refresh_is_recorded_and_the_current_token_kept_while_it_lasts(zalo: Live,

@@ -183,6 +183,15 @@ async def test_files_a_pdf_is_attached_and_a_zip_refused_without_downloading(zal
     assert "tối đa 10 MB" in texts(refused_big)
 
 
+async def test_an_image_over_the_cap_is_refused_while_downloading(zalo: Live, fake: FakeZalo) -> None:
+    """Zalo's image events carry no size: the download itself stops at the cap and nothing is stored."""
+    parent = ZaloUser(fake, zalo.webhook, zalo.runtime.db, "1015")
+    await parent.say("menu")
+    huge = PNG + b"\x00" * (11 * 1024 * 1024)
+    assert "tối đa 10 MB" in texts(await parent.image(huge))
+    assert not (Path(zalo.runtime.data_dir) / "attachments").exists()
+
+
 async def test_follow_greets_and_unfollow_is_recorded_for_the_officers(zalo: Live, fake: FakeZalo) -> None:
     parent = ZaloUser(fake, zalo.webhook, zalo.runtime.db, "1013")
     assert "Bạn cần giúp gì" in texts(await parent.send(parent.follow_event()))
