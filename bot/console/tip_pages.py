@@ -65,6 +65,9 @@ def report_fields(flows: FlowSet, slots: dict[str, Any], labels: Labels, lang: s
         if value not in (None, "", []):
             out.append(Field(label, _show(labels, slot, value)))
     for slot, value in slots.items():
+        # Flags the dialogue keeps for itself (request_human: True…) are not part of what the parent reported.
+        if isinstance(value, bool):
+            continue
         if slot not in seen and slot not in HIDDEN_SLOTS and value not in (None, "", [], {}):
             out.append(Field(slot, _show(labels, slot, value)))
     return out
