@@ -1,0 +1,266 @@
+"""The supervisors' dashboard figures: counts over the plain facets of ``tip_cases``, never a decrypted report.
+
+Every figure is a ``GROUP BY`` over one period (filing time in ``[since, until)``), within what the viewer may
+see (an officer: their unit; a supervisor: the province, or one unit when filtered). Days are the province's
+calendar days (UTC+7, no daylight saving). Only the few top numbers / domains / accounts are opened from their
+sealed form, one value each. :func:`dashboard` returns plain JSON-able data; pages, exports and the monthly
+report all read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from storage.crypto import Cipher
+from storage.indicators import open_value, top_indicators
+from storage.intake_schema import police_units, unit_communes
+from storage.notices_schema import notices, tip_messages
+from storage.schema import tip_indicators
+from storage.workflow import Viewer, visible
+from storage.workflow_schema import tip_cases
+
+LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh: one zone, no DST
+# Minutes: under 15, under 1 hour, 4 hours, 1 day, 3 days, and longer.
+BUCKETS = (15, 60, 240, 1440, 4320)
+BUCKET_LABELS = ("<15m", "15m-1h", "1h-4h", "4h-1d", "1d-3d", ">3d")
+TOP = 10
+_c = tip_cases.c
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Tips filed in ``[since, until)`` (UTC instants), optionally of one unit (supervisors)."""
+
+    since: datetime
+    until: datetime
+    unit_id: str | None = None
+
+    @classmethod
+    def local_days(cls, first: date, last: date, unit_id: str | None = None) -> Period:
+        """From the first to the last local calendar day, both included."""
+        start = datetime(first.year, first.month, first.day, tzinfo=UTC) - LOCAL_OFFSET
+        end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1) - LOCAL_OFFSET
+        return cls(start, end, unit_id)
+
+    @property
+    def first_day(self) -> date:
+        return (self.since + LOCAL_OFFSET).date()
+
+    @property
+    def last_day(self) -> date:
+        return (self.until + LOCAL_OFFSET - timedelta(microseconds=1)).date()
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _scope(viewer: Viewer, period: Period, column: Any = None) -> list[sa.ColumnElement[bool]]:
+    when = _c.created_at if column is None else column
+    where = [visible(viewer), when >= period.since, when < period.until]
+    if period.unit_id:
+        where.append(_c.unit_id == period.unit_id)
+    return where
+
+
+def _local_day(conn: sa.Connection, column: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return sa.func.to_char(sa.func.timezone("Asia/Ho_Chi_Minh", column), "YYYY-MM-DD")
+    return sa.func.date(column, "+7 hours")
+
+
+def _minutes(conn: sa.Connection, end: Any, start: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return sa.extract("epoch", end - start) / 60.0
+    return (sa.func.julianday(end) - sa.func.julianday(start)) * 1440.0
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)
+
+
+def per_day(conn: sa.Connection, *, viewer: Viewer, period: Period) -> list[dict[str, Any]]:
+    """Every local day of the period (zeros included): tips, urgent, money lost (tips and đồng), agencies'."""
+    day = _local_day(conn, _c.created_at).label("day")
+    lost = sa.case((_c.money_lost.is_(True), 1), else_=0)
+    rows = conn.execute(
+        sa.select(day, sa.func.count(), sa.func.sum(sa.case((_c.urgent.is_(True), 1), else_=0)),
+                  sa.func.sum(sa.case((_c.priority >= 2, 1), else_=0)), sa.func.sum(lost),
+                  sa.func.sum(sa.case((_c.money_lost.is_(True), sa.func.coalesce(_c.amount_vnd, 0)), else_=0)),
+                  sa.func.sum(sa.case((_c.kind == "agency", 1), else_=0)))
+        .where(*_scope(viewer, period)).group_by(day)).all()
+    found = {str(r[0]): r for r in rows}
+    out = []
+    current = period.first_day
+    while current <= period.last_day:
+        r = found.get(current.isoformat())
+        out.append({"day": current.isoformat(), "tips": _int(r[1]) if r else 0, "urgent": _int(r[2]) if r else 0,
+                    "harm_now": _int(r[3]) if r else 0, "money_lost_tips": _int(r[4]) if r else 0,
+                    "money_lost_vnd": _int(r[5]) if r else 0, "agency": _int(r[6]) if r else 0})
+        current += timedelta(days=1)
+    return out
+
+
+def per_week(days: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ISO weeks (Monday first) of :func:`per_day`'s rows; a week cut by the period counts its days inside."""
+    weeks: dict[str, dict[str, Any]] = {}
+    for row in days:
+        day = date.fromisoformat(row["day"])
+        year, week, _ = day.isocalendar()
+        key = f"{year}-W{week:02d}"
+        entry = weeks.setdefault(key, {"week": key, "start": (day - timedelta(days=day.weekday())).isoformat(),
+                                       "tips": 0, "urgent": 0, "money_lost_tips": 0, "money_lost_vnd": 0})
+        for name in ("tips", "urgent", "money_lost_tips", "money_lost_vnd"):
+            entry[name] += row[name]
+    return list(weeks.values())
+
+
+def grouped(conn: sa.Connection, *, viewer: Viewer, period: Period, column: str) -> list[dict[str, Any]]:
+    """Tips per value of one facet (pretext, commune_code, unit_id, channel, kind, outcome…), most first."""
+    col = _c[column]
+    n = sa.func.count()
+    rows = conn.execute(sa.select(col, n).where(*_scope(viewer, period)).group_by(col).order_by(n.desc(), col))
+    return [{"code": r[0], "tips": int(r[1])} for r in rows]
+
+
+def durations(conn: sa.Connection, *, viewer: Viewer, period: Period, end: str) -> dict[str, Any]:
+    """How long tips filed in the period took to their first action (``end="first_action_at"``) or to be
+    closed (``"closed_at"``): a histogram in :data:`BUCKETS`, the mean, the median bucket, and how many wait."""
+    minutes = _minutes(conn, _c[end], _c.created_at)
+    bucket = sa.case(*[(minutes < limit, i) for i, limit in enumerate(BUCKETS)], else_=len(BUCKETS))
+    rows = conn.execute(sa.select(bucket, sa.func.count(), sa.func.sum(minutes))
+                        .where(*_scope(viewer, period), _c[end].is_not(None)).group_by(bucket)).all()
+    waiting = conn.execute(sa.select(sa.func.count()).where(*_scope(viewer, period), _c[end].is_(None))).scalar()
+    counts = [0] * len(BUCKET_LABELS)
+    total_minutes = 0.0
+    for index, n, summed in rows:
+        counts[int(index)] = int(n)
+        total_minutes += float(summed or 0)
+    done = sum(counts)
+    median = None
+    if done:
+        running = 0
+        for label, n in zip(BUCKET_LABELS, counts, strict=True):
+            running += n
+            if running * 2 >= done:
+                median = label
+                break
+    return {"count": done, "waiting": _int(waiting), "mean_minutes": round(total_minutes / done, 1) if done else None,
+            "median_bucket": median, "buckets": [{"bucket": b, "tips": n} for b, n in zip(BUCKET_LABELS, counts,
+                                                                                           strict=True)]}
+
+
+def first_action_targets(conn: sa.Connection, *, viewer: Viewer, period: Period) -> dict[str, int]:
+    """Urgent tips with a first-action target: met, missed (late or still waiting past it), still in time."""
+    now = datetime.now(UTC)
+    met = sa.and_(_c.first_action_at.is_not(None), _c.first_action_at <= _c.first_action_due)
+    pending = sa.and_(_c.first_action_at.is_(None), _c.first_action_due > now)
+    state = sa.case((met, "met"), (pending, "pending"), else_="missed")
+    rows = conn.execute(sa.select(state, sa.func.count()).where(*_scope(viewer, period),
+                                                                 _c.first_action_due.is_not(None)).group_by(state))
+    out = {"met": 0, "missed": 0, "pending": 0}
+    out.update({str(k): int(n) for k, n in rows})
+    return out
+
+
+def top_named(conn: sa.Connection, *, viewer: Viewer, period: Period, cipher: Cipher, kind: str,
+              limit: int = TOP) -> list[dict[str, Any]]:
+    """The numbers / domains / accounts named by the most tips of the period (dismissed reports left out)."""
+    if viewer.whole_province and not period.unit_id:
+        found = top_indicators(conn, cipher=cipher, kinds=[kind], since=period.since, until=period.until, limit=limit)
+        return [{"value": f.value, "tips": f.tips, "reporters": f.reporters} for f in found]
+    t = tip_indicators.c
+    n = sa.func.count(sa.distinct(t.tip_id))
+    reporters = sa.func.count(sa.distinct(sa.func.coalesce(t.origin_key, t.reporter_key)))
+    rows = conn.execute(
+        sa.select(t.value_key, n, reporters, sa.func.max(t.id))
+        .select_from(tip_indicators.join(tip_cases, _c.tip_id == t.tip_id))
+        .where(*_scope(viewer, period, t.created_at), t.kind == kind, t.value_key.is_not(None),
+               t.dismissed.is_(False))
+        .group_by(t.value_key).order_by(n.desc(), t.value_key).limit(limit)).all()
+    sealed = {r.id: r for r in conn.execute(sa.select(t.id, t.tip_id, t.value_sealed)
+                                            .where(t.id.in_([r[3] for r in rows])))} if rows else {}
+    return [{"value": open_value(cipher, tip_id=sealed[r[3]].tip_id, kind=kind, sealed=sealed[r[3]].value_sealed),
+             "tips": int(r[1]), "reporters": int(r[2])} for r in rows]
+
+
+def followups(conn: sa.Connection, *, viewer: Viewer, period: Period) -> dict[str, Any]:
+    """Officers' questions to parents sent in the period, and how many of the tips asked were answered."""
+    n = notices.c
+    asked = (sa.select(n.tip_id).select_from(notices.join(tip_cases, _c.tip_id == n.tip_id))
+             .where(n.kind == "question", *_scope(viewer, period, n.created_at)))
+    sent = conn.execute(sa.select(sa.func.count()).select_from(notices.join(tip_cases, _c.tip_id == n.tip_id))
+                        .where(n.kind == "question", n.status == "sent",
+                               *_scope(viewer, period, n.created_at))).scalar()
+    tips_asked = conn.execute(sa.select(sa.func.count(sa.distinct(asked.subquery().c.tip_id)))).scalar()
+    m = tip_messages.c
+    answered = conn.execute(
+        sa.select(sa.func.count(sa.distinct(m.tip_id)))
+        .where(m.kind == "answer", m.tip_id.in_(asked), m.at >= period.since)).scalar()
+    asked_n = _int(tips_asked)
+    return {"questions_sent": _int(sent), "tips_asked": asked_n, "tips_answered": _int(answered),
+            "answer_rate": round(_int(answered) / asked_n, 3) if asked_n else None}
+
+
+def communes_compare(conn: sa.Connection, *, viewer: Viewer, period: Period, limit: int = 50) -> list[dict[str, Any]]:
+    """Where reports concentrate: the 7 days ending with the period against the 7 days before, ranked."""
+    mid = period.until - timedelta(days=7)
+    window = Period(period.until - timedelta(days=14), period.until, period.unit_id)
+    recent = sa.func.sum(sa.case((_c.created_at >= mid, 1), else_=0))
+    before = sa.func.sum(sa.case((_c.created_at < mid, 1), else_=0))
+    rows = conn.execute(sa.select(_c.commune_code, recent, before).where(*_scope(viewer, window))
+                        .group_by(_c.commune_code).order_by(recent.desc(), _c.commune_code).limit(limit)).all()
+    return [{"code": r[0], "this_week": _int(r[1]), "last_week": _int(r[2]), "change": _int(r[1]) - _int(r[2])}
+            for r in rows]
+
+
+def names(conn: sa.Connection) -> dict[str, dict[str, str]]:
+    """Commune and unit names for the codes on the page (places and police units, nobody's data)."""
+    return {"communes": {r.commune_code: r.commune_name for r in conn.execute(
+                sa.select(unit_communes.c.commune_code, unit_communes.c.commune_name))},
+            "units": {r.id: r.name for r in conn.execute(sa.select(police_units.c.id, police_units.c.name))}}
+
+
+def dashboard(conn: sa.Connection, *, viewer: Viewer, period: Period, cipher: Cipher) -> dict[str, Any]:
+    """Everything the dashboard shows, as JSON-able data (codes; the page and exports add words)."""
+    days = per_day(conn, viewer=viewer, period=period)
+    tips_n = sum(d["tips"] for d in days)
+    urgent = sum(d["urgent"] for d in days)
+    known = names(conn)
+    communes = grouped(conn, viewer=viewer, period=period, column="commune_code")
+    units = grouped(conn, viewer=viewer, period=period, column="unit_id")
+    for row in communes:
+        row["name"] = known["communes"].get(row["code"] or "", "")
+    for row in units:
+        row["name"] = known["units"].get(row["code"] or "", "")
+    compare = communes_compare(conn, viewer=viewer, period=period)
+    for row in compare:
+        row["name"] = known["communes"].get(row["code"] or "", "")
+    return {
+        "period": {"from": period.first_day.isoformat(), "to": period.last_day.isoformat(), "unit": period.unit_id,
+                   "scope": "province" if viewer.whole_province and not period.unit_id else "unit"},
+        "totals": {"tips": tips_n, "urgent": urgent, "urgent_share": round(urgent / tips_n, 3) if tips_n else None,
+                   "harm_now": sum(d["harm_now"] for d in days),
+                   "money_lost_tips": sum(d["money_lost_tips"] for d in days),
+                   "money_lost_vnd": sum(d["money_lost_vnd"] for d in days),
+                   "agency": sum(d["agency"] for d in days)},
+        "per_day": days,
+        "per_week": per_week(days),
+        "by_pretext": grouped(conn, viewer=viewer, period=period, column="pretext"),
+        "by_commune": communes,
+        "by_unit": units,
+        "by_channel": grouped(conn, viewer=viewer, period=period, column="channel"),
+        "by_outcome": grouped(conn, viewer=viewer, period=period, column="outcome"),
+        "first_action": durations(conn, viewer=viewer, period=period, end="first_action_at"),
+        "first_action_targets": first_action_targets(conn, viewer=viewer, period=period),
+        "time_to_close": durations(conn, viewer=viewer, period=period, end="closed_at"),
+        "top": {kind: top_named(conn, viewer=viewer, period=period, cipher=cipher, kind=kind)
+                for kind in ("phone", "domain", "bank_account")},
+        "followups": followups(conn, viewer=viewer, period=period),
+        "communes_week": compare,
+    }
