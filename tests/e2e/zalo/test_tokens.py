@@ -17,7 +17,6 @@ from handlers.messages import OutboundMessage
 from storage import channel_state
 from storage.crypto import Cipher, new_key
 from storage.db import Database
-from storage.migrate import upgrade
 from tests.e2e.servers import HOTLINE, env_for
 from tests.e2e.zalo.conftest import Live, authorise, channel_of, live, make_settings, open_runtime, zalo_settings
 from tests.e2e.zalo.fakezalo import FakeZalo
@@ -133,23 +132,20 @@ async def test_zalo_unreachable_during_a_refresh_is_not_a_reason_to_reauthorise(
     assert [ok for _, ok in fake.refreshes] == [True]
 
 
-async def test_two_processes_refreshing_at_once_rotate_the_pair_once(tmp_path: Path, fake: FakeZalo) -> None:
-    """Two processes (each its own database connection, token manager and HTTP client) meet an expired token."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+async def test_two_processes_refreshing_at_once_rotate_the_pair_once(database: Database, fake: FakeZalo) -> None:
+    """Two processes (each its own database engine, token manager and HTTP client) meet an expired token."""
     cipher = Cipher.from_config({"k1": new_key()}, "k1", new_key())
     settings = ZaloSettings(**zalo_settings(fake))
-    first_db, second_db = Database(url), Database(url)
-    await upgrade(first_db)
+    second_db = Database(database.url)
     clients = [ZaloClient(settings), ZaloClient(settings)]
     try:
-        first, second = TokenManager(first_db, cipher, clients[0]), TokenManager(second_db, cipher, clients[1])
+        first, second = TokenManager(database, cipher, clients[0]), TokenManager(second_db, cipher, clients[1])
         access, refresh = fake.issue()
         await first.install(TokenPair(access, refresh, 90_000))
         results = await asyncio.gather(first.refresh(access), second.refresh(access))
     finally:
         for client in clients:
             await client.aclose()
-        await first_db.dispose()
         await second_db.dispose()
     assert fake.refreshes == [(refresh, True)]
     assert results[0].access_token == results[1].access_token != access
