@@ -183,16 +183,22 @@ def _count(conn: sa.Connection, *, kind: str, key: str, value: str, rule: Rule, 
     row = conn.execute(sql["lock"], {"kind": kind, "key": key, "now": now}).one()
     at = now.timestamp()
     since = at - rule.window_minutes * 60
-    recent = [e for e in json.loads(row.recent) if e[0] > since and e[1] != who]
+    earlier = json.loads(row.recent)
+    # In order (the usual case: tips arrive as they are filed) the window ending now is all that changes, and the
+    # kept reporters decide it. A tip from before the newest one seen (another process filed a later one first)
+    # also changes the windows ending after it: those are counted from the tips themselves, once.
+    in_order = all(e[0] <= at for e in earlier)
+    recent = [e for e in earlier if e[0] > since and e[1] != who]
     recent.append([at, who, tip_id])
     recent.sort(key=lambda e: e[0])
     recent = recent[-rule.threshold:]
-    hot = len(recent) >= rule.threshold
+    hot = len(recent) >= rule.threshold if in_order else _hot_around(conn, kind=kind, key=key, now=now, rule=rule)
     state = {"b_kind": kind, "b_key": key, "recent": json.dumps(recent), "campaigns": row.campaigns,
              "alert_id": row.alert_id, "alert_last_at": row.alert_last_at}
     result: Raised | None = None
     last = utc(row.alert_last_at) if row.alert_last_at is not None else None
-    if row.alert_id is not None and last is not None and abs(now - last) <= gap:
+    if (row.alert_id is not None and last is not None and abs(now - last) <= gap
+            and now > _raised_at(conn, row.alert_id) - timedelta(minutes=rule.window_minutes)):
         # The campaign goes on: this tip joins its alert. Only a tip that finds the window at the threshold
         # ("hot") extends the campaign, so a steady trickle (one pretext reported daily in a commune) ends it,
         # and the next wave is a new alert.
@@ -202,7 +208,7 @@ def _count(conn: sa.Connection, *, kind: str, key: str, value: str, rule: Rule, 
             state["alert_last_at"] = max(last, now)
         result = Raised(row.alert_id, kind, key, new=False)
     elif hot:
-        members = _window_tips(conn, kind=kind, key=key, since=now - timedelta(minutes=rule.window_minutes), until=now)
+        members = _window_tips(conn, kind=kind, key=key, since=now - timedelta(minutes=rule.window_minutes))
         members.setdefault(tip_id, now)
         sealed = None if kind == "pretext_commune" else cipher.seal_text(value, aad=value_aad(kind, key))
         alert_id = _raise(conn, kind=kind, key=key, sealed=sealed, seq=row.campaigns + 1, rule=rule,
@@ -213,17 +219,47 @@ def _count(conn: sa.Connection, *, kind: str, key: str, value: str, rule: Rule, 
     return result
 
 
-def _window_tips(conn: sa.Connection, *, kind: str, key: str, since: datetime, until: datetime) -> dict[int, datetime]:
-    """The key's tips filed in the window (once, when an alert is raised: they are the campaign's first tips)."""
+def _raised_at(conn: sa.Connection, alert_id: int) -> datetime:
+    """When the campaign was raised (the raising tip's time): a late-arriving tip from before its window is not
+    part of it — it is counted as in-order tips would have been."""
+    return utc(conn.execute(_STARTED, {"alert_id": alert_id}).scalar_one())
+
+
+_STARTED = sa.select(alerts.c.raised_at).where(alerts.c.id == sa.bindparam("alert_id"))
+
+
+def _hot_around(conn: sa.Connection, *, kind: str, key: str, now: datetime, rule: Rule) -> bool:
+    """Does a window ending at or after ``now`` (and so holding the tip of ``now``) reach the threshold?"""
+    width = timedelta(minutes=rule.window_minutes)
+    if kind == "pretext_commune":
+        pretext, _, commune = key.partition("@")
+        c = tip_cases.c
+        query = (sa.select(tips.c.reporter_ref, c.created_at).select_from(tip_cases.join(tips, tips.c.id == c.tip_id))
+                 .where(c.commune_code == commune, c.pretext == pretext, c.created_at > now - width,
+                        c.created_at < now + width))
+    else:
+        t = tip_indicators.c
+        query = (sa.select(tips.c.reporter_ref, t.created_at)
+                 .select_from(tip_indicators.join(tips, tips.c.id == t.tip_id))
+                 .where(t.kind == kind, t.value_key == key, t.created_at > now - width, t.created_at < now + width))
+    seen = sorted((utc(r.created_at), r.reporter_ref) for r in conn.execute(query))
+    for end, _who in seen:
+        if end >= now and len({w for at, w in seen if end - width < at <= end}) >= rule.threshold:
+            return True
+    return False
+
+
+def _window_tips(conn: sa.Connection, *, kind: str, key: str, since: datetime) -> dict[int, datetime]:
+    """The key's tips since the window opened (once, when an alert is raised: the campaign's first tips). No upper
+    bound: a tip of a later moment that another process filed first belongs to the campaign too."""
     if kind == "pretext_commune":
         pretext, _, commune = key.partition("@")
         c = tip_cases.c
         query = sa.select(c.tip_id, c.created_at).where(c.commune_code == commune, c.created_at > since,
-                                                         c.created_at <= until, c.pretext == pretext)
+                                                         c.pretext == pretext)
     else:
         t = tip_indicators.c
-        query = sa.select(t.tip_id, t.created_at).where(t.kind == kind, t.value_key == key, t.created_at > since,
-                                                        t.created_at <= until)
+        query = sa.select(t.tip_id, t.created_at).where(t.kind == kind, t.value_key == key, t.created_at > since)
     return {int(r.tip_id): utc(r.created_at) for r in conn.execute(query)}
 
 

@@ -107,7 +107,7 @@ def generate(*, background: int = 3000, seed: int = 12) -> Month:
     rng = random.Random(seed)
     names = list(COMMUNES)
     specs: list[Spec] = []
-    step = DAYS * 86400 / background
+    step = DAYS * 86400 / max(background, 1)
     for i in range(background):
         when = MONTH_START + timedelta(seconds=i * step + rng.uniform(-120, 120) + 300)
         money = (i % 7 + 1) * 1_000_000 if i % 20 == 3 else None
