@@ -27,7 +27,8 @@ from storage.crypto import Cipher
 from storage.intake_schema import police_units
 from storage.users_schema import console_sessions, console_users
 
-ROLES = ("officer", "supervisor", "admin")
+# reporter: a school or commune account that files incidents (bound to its agency in storage/agency.py)
+ROLES = ("officer", "supervisor", "admin", "reporter")
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # argon2 takes any length; a cap keeps a megabyte "password" from costing anything extra
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

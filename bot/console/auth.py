@@ -133,7 +133,7 @@ def safe_next(value: str | None) -> str | None:
 
 
 def landing(role: str) -> str:
-    return "/console/users" if role == "admin" else "/console/queue"
+    return {"admin": "/console/users", "reporter": "/console/agency"}.get(role, "/console/queue")
 
 
 def destination(role: str, next_path: str | None) -> str:

@@ -42,6 +42,7 @@ CHANNEL = {
     "zalo": ("Zalo", "Zalo"),
     "api": ("API", "API"),
     "terminal": ("Dòng lệnh", "Terminal"),
+    "console": ("Trường / xã báo qua bảng tiếp nhận", "School / commune via the console"),
 }
 FIRST_ACTION = {
     "met": ("Đạt hạn xử lý", "Target met"),
@@ -70,6 +71,7 @@ ROLE = {
     "officer": ("Cán bộ", "Officer"),
     "supervisor": ("Chỉ huy", "Supervisor"),
     "admin": ("Quản trị", "Admin"),
+    "reporter": ("Trường / xã báo cáo", "School / commune reporter"),
 }
 EVENT = {
     "take": ("Nhận xử lý", "Took it"), "assign": ("Giao việc", "Assigned"), "unassign": ("Bỏ nhận", "Unassigned"),

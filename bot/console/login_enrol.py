@@ -21,7 +21,8 @@ from storage.crypto import CryptoError
 from storage.users_sessions import session_count, token_hash
 
 ISSUER = "Hotline"
-ROLE_NAMES = {"officer": "Cán bộ", "supervisor": "Chỉ huy", "admin": "Quản trị viên"}
+ROLE_NAMES = {"officer": "Cán bộ", "supervisor": "Chỉ huy", "admin": "Quản trị viên",
+              "reporter": "Trường / xã báo cáo"}
 
 
 def qr_data_uri(uri: str) -> str:
