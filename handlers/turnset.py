@@ -31,11 +31,12 @@ from handlers.turn import Turn
 from handlers.understanding import Understand
 from nlu.normalize import TEENCODE, fold
 from nlu.redact import redact
+from storage.crypto import Cipher, new_key
 from storage.reference import add_to_blocklist, upsert_schools
 
 # The urgent path must never fire on these classes, and never miss on those.
 DENIAL, ADMISSION = "denial", "admission"
-_EXPECT_KEYS = frozenset({"slots", "absent", "step", "flow", "urgent", "urgent_first", "says", "button"})
+_EXPECT_KEYS = frozenset({"slots", "absent", "step", "flow", "urgent", "urgent_first", "says", "shows", "button"})
 _WORD = re.compile(r"[a-z0-9]+")
 _VARIABLES = {"police_name": "Công an tỉnh", "province_name": "Tỉnh Thử", "province_hotline": "0290 000 113",
               "province_email": "tip@example.vn"}
@@ -143,7 +144,9 @@ def evaluation_dialogue(understand: Understand, flows: FlowRegistry | None = Non
     def refuse(_turn: Turn) -> Any:
         raise RuntimeError("a labelled turn must not file a tip or erase a chat")
 
-    return Dialogue(registry.get, checker=DirectoryChecker(), submit=refuse, erase=refuse, variables=_VARIABLES,
+    # A labelled turn files no tip, so there is no report to count: throwaway keys serve the check's lookups.
+    keys = Cipher.from_config({"eval": new_key()}, "eval", new_key())
+    return Dialogue(registry.get, checker=DirectoryChecker(keys), submit=refuse, erase=refuse, variables=_VARIABLES,
                     understand=understand)
 
 
@@ -208,6 +211,8 @@ def check_outcome(turn: LabelledTurn, state: Mapping[str, Any], replies: Sequenc
         failures.append("urgent advice is not first, or something plain follows it")
     if "says" in expect and not _said(str(expect["says"]), replies):
         failures.append(f"says: expected the {expect['says']!r} text")
+    if "shows" in expect and not any(str(expect["shows"]) in m.text for m in replies):
+        failures.append(f"shows: expected a reply containing {expect['shows']!r}")
     if "button" in expect and not any(str(expect["button"]) in b.label for m in replies for b in m.buttons):
         failures.append(f"button: expected one labelled {expect['button']!r}")
     return failures

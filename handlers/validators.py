@@ -87,10 +87,20 @@ def parse_url(text: str) -> Parsed:
     return Parsed(urls[0], extra)
 
 
+_TOTAL = re.compile(r"\b(?:tong cong|tong|tat ca|ca thay|het thay|total)\b")
+
+
 def parse_money(text: str) -> Parsed:
     """Amounts as typed in Viet Nam: "500k", "20 triệu", "1tr5", "2.000.000đ", "năm triệu", "ba củ" → đồng."""
-    amounts = [value for _start, _end, value in find_money(fold(text))]
-    if amounts:  # "5 triệu, à không 7 triệu": the corrected amount
+    folded = fold(text)
+    found = list(find_money(folded))
+    if found:
+        # "hai lần, mỗi lần 1 triệu, tổng 2 triệu": the total; "5 triệu, à không 7 triệu": the corrected one.
+        total = max((m.end() for m in _TOTAL.finditer(folded)), default=None)
+        after = [value for start, _end, value in found if total is not None and start >= total]
+        if after:
+            return Parsed(after[0])
+        amounts = [value for _start, _end, value in found]
         return Parsed(amounts[-1] if corrected(normalize(text)) else amounts[0])
     # Asked "how much?", a bare number is an amount even without a unit ("100000").
     digits = text.strip().replace(" ", "")

@@ -246,7 +246,7 @@ _UNSURE = re.compile(
 )
 _HEDGES = re.compile(r"^(?:(?:hinh nhu|chac chan|chac|co le|nghe nhu|ve nhu|probably|maybe|i think)(?: la)?\s+)+")
 _LEAD_PARTICLES = frozenset({"a", "u", "thi", "the", "vang", "da", "oi", "ah", "uhm", "um", "ok", "oke", "well",
-                             "thoi"})
+                             "thoi", "cung", "vay", "nhu"})
 _YES_WORDS = frozenset({"co", "roi", "vang", "u", "uh", "um", "uk", "ok", "oke", "okay", "dung", "phai", "yes",
                         "yep", "yeah", "yup", "duoc", "mat", "bi", "da", "sure", "correct", "r"})
 _NO_WORDS = frozenset({"khong", "chua", "nope", "no", "khoi", "chang"})
@@ -269,10 +269,10 @@ def _clause_polarity(clause: list[_Tok], spans: list[Span], facts: list[int]) ->
         return None  # the parent asks back ("có mất tiền không?"): not an answer
     hedged = _HEDGES.sub("", text)
     words = hedged.split()
-    while len(words) > 1 and words[0] in _LEAD_PARTICLES and words[1] in (_NO_WORDS | {"co", "roi", "chua"}):
-        words = words[1:]  # "dạ chưa", "à không": the particle is politeness
-    while len(words) > 1 and words[0] in _PRONOUNS and words[1] in (_NEGATORS | {"dau", "cha", "chang", "van"}):
-        words = words[1:]  # "tôi chưa mất", "họ không đòi gì": the subject, then the answer
+    while len(words) > 1 and words[0] in _LEAD_PARTICLES and words[1] in (_NO_WORDS | _YES_WORDS):
+        words = words[1:]  # "dạ chưa", "à không", "cũng được": the particle is politeness
+    while len(words) > 1 and words[0] in _PRONOUNS and words[1] in (_NEGATORS | _UNREAL | {"dau", "cha", "van"}):
+        words = words[1:]  # "tôi chưa mất", "tôi suýt chuyển": the subject, then the answer
     if not words:
         return None
     rest = clause[len(clause) - len(words):]  # the clause after its hedge and particles
@@ -283,8 +283,11 @@ def _clause_polarity(clause: list[_Tok], spans: list[Span], facts: list[int]) ->
         return "no"
     if _postposed(clause) or _STILL_FINE.search(text):
         return "no"
-    # "có", "rồi", "dạ rồi ạ", "uh mất rồi": a short answer carried by its yes-word.
-    if any(w in _YES_WORDS and asserted(spans, t.start) for w, t in zip(words[:4], rest[:4], strict=False)):
+    # "có", "rồi", "dạ rồi ạ", "uh mất rồi": an answer that starts with its yes-word, or closes with "rồi". Only
+    # there: inside a sentence "dung" is as often "dừng" (stop) as "đúng" (right).
+    if words[0] in _YES_WORDS and asserted(spans, rest[0].start):
+        return "yes"
+    if words[-1] in ("roi", "r") and asserted(spans, rest[-1].start) and len(words) <= 4:
         return "yes"
     return None
 
