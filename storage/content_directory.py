@@ -124,6 +124,12 @@ def load_school_chunk(conn: sa.Connection, *, job_id: int, records: Sequence[Sch
         done=c.done + len(records), inserted=c.inserted + inserted, updated=c.updated + updated, updated_at=now))
 
 
+def record_loaded(conn: sa.Connection, *, job_id: int, done: int, inserted: int, now: datetime) -> None:
+    """An import loaded in one transaction (the units map is all or nothing): finished at once."""
+    conn.execute(sa.update(content_imports).where(content_imports.c.id == job_id).values(
+        done=done, inserted=inserted, status="done", updated_at=now))
+
+
 def finish_import(conn: sa.Connection, *, job_id: int, now: datetime, error: str | None = None) -> None:
     conn.execute(sa.update(content_imports).where(content_imports.c.id == job_id).values(
         status="failed" if error else "done", error=error, updated_at=now))
