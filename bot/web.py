@@ -28,7 +28,9 @@ from bot.webchat import make_router as webchat_router
 from nlu.redact import redact
 
 # Routes that take files enforce their own, larger limit (and type checks) after this one.
-UPLOAD_PATHS = ("/chat/api/upload", "/api/v1/check")  # the check takes a screenshot or an APK too
+UPLOAD_PATHS = ("/chat/api/upload", "/api/v1/check",  # the check takes a screenshot or an APK too
+                # A province's school list or units map as CSV (admins, signed in; see bot/console/content_*.py).
+                "/console/content/schools/import", "/console/content/units/import")
 UPLOAD_LIMIT = 12 * 1024 * 1024
 
 

@@ -15,6 +15,7 @@ from handlers.checks.request import Analysis, CheckRequest, analyse
 from handlers.checks.result import CheckResult
 from handlers.checks.schools import choose, sub_phrases
 from handlers.checks.urls import parent_domains
+from handlers.reference_overrides import effective_reference
 from storage import reference
 
 
@@ -61,4 +62,5 @@ def gather(conn: sa.Connection, analysis: Analysis) -> Facts:
 def check(conn: sa.Connection, request: CheckRequest) -> CheckResult:
     """Check a call, a link or a message against the directory, the blocklist and citizens' reports."""
     analysis = analyse(request)
-    return evaluate(analysis, gather(conn, analysis))
+    # Domains admins added or switched off in the console count from the next check on (issue 13).
+    return evaluate(analysis, gather(conn, analysis), effective_reference(conn))
