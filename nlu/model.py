@@ -23,7 +23,8 @@ import numpy.typing as npt
 
 from nlu.features import ANALYZERS, Views
 
-FORMAT_VERSION = 2
+# 3: the word view carries negation marks and the harm cues of nlu.harm (issue 17); older files retrain.
+FORMAT_VERSION = 3
 FloatArray = npt.NDArray[np.float64]
 _TOKEN = re.compile(r"\w+")
 
@@ -79,9 +80,12 @@ class IntentModel:
         biases: Sequence[FloatArray],
         temperatures: Sequence[float],
         hyper: Hyper,
+        fingerprint: dict[str, str] | None = None,
     ) -> None:
         self.classes = tuple(classes)
         self.hyper = hyper
+        # What the model was trained from (nlu.artefact.Fingerprint.as_meta()); None for older files.
+        self.fingerprint = fingerprint
         self._spaces = list(spaces)
         self._offsets = np.cumsum([0] + [len(s.vocab) for s in spaces[:-1]]).tolist()
         self._weights = [np.ascontiguousarray(w, dtype=np.float32) for w in weights]  # (features, classes)
@@ -121,10 +125,18 @@ class IntentModel:
         ``groups`` ties augmented copies to their original line so a copy never sits in the training folds
         while its twin is scored (that would make the out-of-fold scores, and so the temperature, overconfident).
         """
+        import scipy.sparse
+        import sklearn.feature_extraction.text
+        import sklearn.linear_model
+        import sklearn.model_selection
+        import sklearn.multiclass
+        import sklearn.svm
         from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no stubs; ships with sklearn
 
+        del scipy, sklearn  # imported for their side effect: they load the BLAS/OpenMP pools limited below
         # These problems are far too small for BLAS threads to help; on a busy machine they made training
-        # four times slower.
+        # four times slower. threadpool_limits only reaches pools already loaded: imported inside it, scikit-learn
+        # and scipy brought theirs unlimited, and training took 40 s of CPU instead of 4 (loaded 2-core machine).
         with threadpool_limits(limits=1):
             return cls._fit(docs, labels, hyper, groups)
 
@@ -163,6 +175,7 @@ class IntentModel:
             "spaces": [s.name for s in self._spaces],
             "temperatures": self._temperatures,
             "hyper": asdict(self.hyper),
+            "fingerprint": self.fingerprint,
         }
         arrays: dict[str, Any] = {"meta": np.array(json.dumps(meta))}
         for s in self._spaces:
@@ -199,7 +212,8 @@ class IntentModel:
             raise
         except (OSError, EOFError, KeyError, ValueError, TypeError) as exc:
             raise ModelFormatError(f"{path}: not a Hotline NLU model ({exc})") from None
-        return cls(meta["classes"], spaces, weights, biases, meta["temperatures"], Hyper(**meta["hyper"]))
+        return cls(meta["classes"], spaces, weights, biases, meta["temperatures"], Hyper(**meta["hyper"]),
+                   meta.get("fingerprint"))
 
 
 def _terms(vocab: dict[str, int]) -> npt.NDArray[np.str_]:
