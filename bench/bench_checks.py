@@ -28,13 +28,16 @@ import sqlalchemy as sa  # noqa: E402
 
 from handlers.checks import CheckRequest, check  # noqa: E402
 from handlers.checks.schools import name_key  # noqa: E402
+from storage.crypto import Cipher, new_key  # noqa: E402
 from storage.db import Database  # noqa: E402
+from storage.indicators import rows as rows_for  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.reference import SchoolRecord, upsert_schools  # noqa: E402
 from storage.reference_schema import blocklist  # noqa: E402
 from storage.schema import tip_indicators, tips  # noqa: E402
 
 NOW = datetime.now(UTC)
+CIPHER = Cipher.from_config({"k1": new_key()}, "k1", new_key())
 PREFIXES = ("32", "33", "34", "35", "36", "37", "38", "39", "70", "76", "77", "78", "79", "81", "82", "83", "84",
             "85", "86", "88", "89", "90", "91", "92", "93", "94", "96", "97", "98", "99")
 NAMES = ("Nguyễn Trãi", "Lê Lợi", "Trần Hưng Đạo", "Võ Thị Sáu", "Lý Tự Trọng", "Phan Bội Châu", "Hùng Vương",
@@ -65,9 +68,9 @@ def load(conn: sa.Connection, phones: list[str], domains: list[str], schools: li
     upsert_schools(conn, records=schools, now=NOW)
     tip_rows = [{**tip_row(), "id": i + 1} for i in range(20_000)]
     conn.execute(sa.insert(tips), tip_rows)
-    indicators = [{"tip_id": i + 1, "kind": "phone" if i % 2 else "domain",
-                   "value": phones[i] if i % 2 else domains[i], "reporter_key": f"r{i % 7}", "created_at": NOW}
-                  for i in range(20_000)]
+    indicators = [row for i in range(20_000) for row in rows_for(
+        CIPHER, tip_id=i + 1, pairs=[("phone", phones[i]) if i % 2 else ("domain", domains[i])],
+        reporter_key=f"r{i % 7}", origin_key=None, created_at=NOW)]
     conn.execute(sa.insert(tip_indicators), indicators)
 
 
@@ -101,7 +104,7 @@ def timed_in_thread(conn: sa.Connection, reqs: list[CheckRequest]) -> list[float
     samples = []
     for req in reqs:
         start = time.perf_counter()
-        check(conn, req)
+        check(conn, req, cipher=CIPHER)
         samples.append(time.perf_counter() - start)
     return samples
 
@@ -136,7 +139,7 @@ async def main(n_checks: int, n_phones: int, n_domains: int) -> None:
             outer = []
             for req in reqs:
                 start = time.perf_counter()
-                await db.run(check, req)
+                await db.run(check, req, cipher=CIPHER)
                 outer.append(time.perf_counter() - start)
             print(f"end to end via Database.run: {percentiles(outer)}")
             p99 = statistics.quantiles(outer, n=100)[98] * 1000

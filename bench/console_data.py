@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from storage.cases import hashed, indicator_terms, word_terms
 from storage.crypto import Cipher
+from storage.indicators import rows as indicator_rows
 from storage.schema import tip_indicators, tips
 from storage.workflow_schema import tip_cases, tip_tags, tip_terms
 
@@ -59,8 +60,9 @@ def _rows(first_id: int, count: int, rng: random.Random, hot_ids: set[int], ciph
             cipher, indicator_terms([("phone", number)]) + word_terms(" ".join(rng.sample(WORDS, 5))))]
         if tip_id in hot_ids:
             assert terms[0]["term"] == hot_term
-        indicators = [{"tip_id": tip_id, "kind": "phone", "value": number, "reporter_key": f"k{tip_id}",
-                       "origin_key": None, "dismissed": False, "created_at": created}]
+        # Written as create_tip writes them: blind index and sealed value (one AES-GCM seal per tip).
+        indicators = indicator_rows(cipher, tip_id=tip_id, pairs=[("phone", number)], reporter_key=f"k{tip_id}",
+                                    origin_key=None, created_at=created)
         yield tip, case, tags, terms, indicators
 
 

@@ -94,5 +94,5 @@ async def post_check(request: Request) -> Any:
     except ValidationError as exc:
         return error_response(validation_message(exc), 422)
     db: Database = request.app.state.db
-    result = await db.run(check, body.to_request())
+    result = await db.run(check, body.to_request(), cipher=request.app.state.cipher)
     return result.to_json()

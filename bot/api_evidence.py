@@ -83,5 +83,6 @@ async def post_check_file(request: Request) -> Any:
         return error_response(validation_message(exc), 422)
     reading = await reader.read_bytes(data, name)
     db: Database = request.app.state.db
-    result = await db.run(check_evidence, [reading], base.to_request() if base else None, apps=reader.apps)
+    result = await db.run(check_evidence, [reading], base.to_request() if base else None, apps=reader.apps,
+                          cipher=reader.cipher)
     return JSONResponse({**result.to_json(), "evidence": [reading.to_json()]})

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from bot.cli_users import cli_actor
-from bot.settings import ConfigError, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 from handlers.checks import ASKED, ROLES, CheckRequest, InvalidRequest, check
 from handlers.checks.csv_import import (
     CsvFileError,
@@ -29,21 +29,33 @@ from handlers.checks.csv_import import (
 from handlers.checks.result import format_lines
 from handlers.checks.urls import parse_url
 from storage import audit, reference
+from storage.crypto import Cipher
 from storage.db import Database
 from storage.migrate import upgrade
 
 T = TypeVar("T")
 
 
-def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
+def _settings() -> Settings:
     # The root group's --config, when given, must win over $HOTLINE_CONFIG and ./config.yaml.
     ctx = click.get_current_context(silent=True)
     config = ctx.find_root().params.get("config") if ctx else None
     try:
-        settings = load_settings(config)
+        return load_settings(config)
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
+
+
+def _cipher() -> Cipher:
+    """The keys; a check needs the index key, since reported numbers are matched by their blind index."""
+    from bot.runtime import build_cipher
+
+    return build_cipher(_settings())
+
+
+def _with_db(work: Callable[[Database], Awaitable[T]]) -> T:
+    settings = _settings()
 
     async def main() -> T:
         db = Database(settings.database.url)
@@ -88,7 +100,8 @@ def check_command(phone: str | None, url: str | None, school: str | None, claime
                                text=text)
     except InvalidRequest as exc:
         raise click.UsageError(str(exc)) from None
-    result = _with_db(lambda db: db.run(check, request))
+    cipher = _cipher()
+    result = _with_db(lambda db: db.run(check, request, cipher=cipher))
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli_check import _with_db
+from bot.cli_check import _cipher, _with_db
 from bot.cli_check import check_command as plain_check
 from handlers.checks import CheckRequest, InvalidRequest
 from handlers.checks.result import format_lines
@@ -52,7 +52,8 @@ def check_command(ctx: click.Context, /, images: tuple[str, ...], apks: tuple[st
                             asked=tuple(fields.get("asked") or ()), text=fields.get("text") or None)  # type: ignore[arg-type]
     except InvalidRequest as exc:
         raise click.UsageError(str(exc)) from None
-    result = _with_db(lambda db: db.run(check_evidence, readings, base))
+    cipher = _cipher()
+    result = _with_db(lambda db: db.run(check_evidence, readings, base, cipher=cipher))
     if fields.get("as_json"):
         out = {**result.to_json(), "evidence": [r.to_json() for r in readings]}
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))

@@ -25,6 +25,7 @@ from nlu.api import NluEngine, default_engine
 from storage.cases import CaseTargets, backfill_cases
 from storage.crypto import Cipher, CryptoError, cipher_from_file
 from storage.db import Database
+from storage.indicators import seal_legacy
 from storage.migrate import upgrade
 from storage.perms import private_dir
 
@@ -90,9 +91,9 @@ def load_nlu(model_path: Path) -> NluEngine:
     return engine
 
 
-def build_checker(settings: Settings) -> Checker:
+def build_checker(settings: Settings, cipher: Cipher) -> Checker:
     """The directory-backed check engine (school directory, official domains, blocklist, reports)."""
-    return DirectoryChecker()
+    return DirectoryChecker(cipher)
 
 
 def build_evidence(settings: Settings, cipher: Cipher) -> Any:
@@ -144,12 +145,14 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
         from nlu.rasa_backend import RasaBackend
 
         remote = RasaBackend(settings.nlu.rasa_url, settings.nlu.timeout_seconds, nlu_engine)
-    engine = Engine(db, flows, checker=build_checker(settings), config=config, cipher=cipher,
+    engine = Engine(db, flows, checker=build_checker(settings, cipher), config=config, cipher=cipher,
                     understand=nlu_engine.parse, low_confidence=settings.nlu.low_confidence,
                     remote_parse=remote.parse if remote is not None else None,
                     evidence=build_evidence(settings, cipher))
-    # Tips filed before the workflow existed get their case rows (a no-op once done).
+    # Indicators stored in clear before 0014 are sealed (and an SQLite file rewritten), then tips filed before the
+    # workflow existed get their case rows (their search terms need the opened indicators). No-ops once done.
     try:
+        await seal_legacy(db, cipher=cipher)
         while await db.run(backfill_cases, cipher=cipher, now=datetime.now(UTC), targets=config.case_targets):
             pass
     except sa.exc.DBAPIError as exc:  # not migrated yet: /readyz says so, and `db upgrade` fixes it

@@ -106,6 +106,7 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True,
                   redoc_url=None)
     app.state.runtime = runtime
     app.state.db = runtime.db
+    app.state.cipher = runtime.cipher  # the check counts reports by blind index (storage/indicators.py)
     sec = settings.security
     app.state.address_limits = limits = AddressLimits(
         burst=sec.address_burst, per_minute=sec.address_per_minute, sessions_burst=sec.new_sessions_burst,

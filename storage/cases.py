@@ -119,7 +119,7 @@ def forget_terms(conn: sa.Connection, *, tip_id: int) -> None:
 def backfill_cases(conn: sa.Connection, *, cipher: Cipher, now: datetime, targets: CaseTargets,
                    batch: int = 500) -> int:
     """Open cases for tips filed before the workflow existed (idempotent; run at start-up)."""
-    from storage.schema import tip_indicators
+    from storage.indicators import of_tip
     from storage.tips import open_data
 
     missing = conn.execute(
@@ -129,10 +129,9 @@ def backfill_cases(conn: sa.Connection, *, cipher: Cipher, now: datetime, target
         .order_by(tips.c.id).limit(batch)).all()
     for row in missing:
         slots = dict(open_data(cipher, row.id, row.data).get("slots") or {})
-        found = conn.execute(sa.select(tip_indicators.c.kind, tip_indicators.c.value)
-                             .where(tip_indicators.c.tip_id == row.id)).all()
+        found = of_tip(conn, cipher=cipher, tip_id=row.id)  # sealed first: bot/runtime.py runs seal_legacy before
         open_case(conn, tip_id=row.id, reference=row.reference, kind="report", channel=row.channel,
-                  urgent=bool(row.urgent), slots=slots, indicators=[(k, v) for k, v in found], cipher=cipher,
+                  urgent=bool(row.urgent), slots=slots, indicators=found, cipher=cipher,
                   now=row.created_at, targets=targets)
         if row.status == "closed":
             conn.execute(sa.update(tip_cases).where(tip_cases.c.tip_id == row.id).values(

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from storage.crypto import Cipher
+from storage.indicators import key_of
 from storage.reference_schema import blocklist, school_phones, schools
 from storage.schema import tip_indicators
 
@@ -112,13 +114,14 @@ _BLOCKED = sa.select(blocklist.c.kind, blocklist.c.value).where(sa.or_(
 ))
 # Distinct people, not distinct chats: reports from one client address count once, and reports an officer
 # dismissed ("not a scam") not at all.
+# Indicators are matched by their blind index (storage/indicators.py): nothing is decrypted to count them.
 _REPORTS = (
-    sa.select(tip_indicators.c.kind, tip_indicators.c.value,
+    sa.select(tip_indicators.c.kind, tip_indicators.c.value_key,
               sa.func.count(sa.distinct(sa.func.coalesce(tip_indicators.c.origin_key, tip_indicators.c.reporter_key))))
     .where(tip_indicators.c.kind.in_(("phone", "domain")),
-           tip_indicators.c.value.in_(sa.bindparam("values", expanding=True)),
+           tip_indicators.c.value_key.in_(sa.bindparam("keys", expanding=True)),
            tip_indicators.c.dismissed.is_(False))
-    .group_by(tip_indicators.c.kind, tip_indicators.c.value)
+    .group_by(tip_indicators.c.kind, tip_indicators.c.value_key)
 )
 
 
@@ -197,14 +200,17 @@ def blocklisted(conn: sa.Connection, *, phones: Sequence[str], domains: Sequence
 
 
 def report_counts(
-    conn: sa.Connection, *, phones: Sequence[str], domains: Sequence[str]
+    conn: sa.Connection, *, phones: Sequence[str], domains: Sequence[str], cipher: Cipher
 ) -> dict[tuple[str, str], int]:
-    """Distinct reporters per (kind, value) in ``tip_indicators``; values nobody reported are left out."""
-    values = sorted(set(phones) | set(domains))
-    if not values:
+    """Distinct reporters per (kind, value) in ``tip_indicators``; values nobody reported are left out.
+
+    ``cipher`` gives the blind index the values are matched by.
+    """
+    wanted = {key_of(cipher, k, v): (k, v) for k, values in (("phone", phones), ("domain", domains)) for v in values}
+    if not wanted:
         return {}
-    wanted = {("phone", p) for p in phones} | {("domain", d) for d in domains}
-    return {(k, v): int(n) for k, v, n in conn.execute(_REPORTS, {"values": values}) if (k, v) in wanted}
+    found = conn.execute(_REPORTS, {"keys": sorted(wanted)})
+    return {wanted[key]: int(n) for k, key, n in found if key in wanted and wanted[key][0] == k}
 
 
 def add_to_blocklist(

@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from storage.crypto import Cipher
+from storage.indicators import reseal_batch as reseal_indicators
 from storage.perms import write_private
 from storage.schema import conversations, inbound_messages, tips
 from storage.tips import data_aad, reporter_aad
@@ -47,7 +48,7 @@ def rekey_batch(conn: sa.Connection, *, cipher: Cipher, after: dict[str, int], b
                          .values(data=data or t.data, reporter=reporter or t.reporter))
             changed += bool(data) + bool(reporter)
         after["tip"] = t.id
-    return changed
+    return changed + reseal_indicators(conn, cipher=cipher, after=after, batch=batch)
 
 
 def rekey_replies(conn: sa.Connection, *, cipher: Cipher) -> int:

@@ -95,14 +95,20 @@ outbox = sa.Table(
 )
 
 # What a tip names (caller number, link domain, bank account), one row each: "how many distinct reporters
-# named this number" and tip clusters are index lookups here instead of scans over JSON.
+# named this number" and tip clusters are index lookups here instead of scans over JSON. No plaintext: the
+# value is matched by its keyed blind index and shown from its sealed form (storage/indicators.py).
 tip_indicators = sa.Table(
     "tip_indicators",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("tip_id", sa.Integer, sa.ForeignKey("tips.id", ondelete="CASCADE"), nullable=False, index=True),
     sa.Column("kind", sa.String(16), nullable=False),  # phone | domain | bank_account
-    sa.Column("value", sa.String(255), nullable=False),
+    # HMAC of "kind:value" under the index key; NULL only on a row from before 0014 not yet converted.
+    sa.Column("value_key", sa.String(64), nullable=True),
+    # The value sealed with AAD "tip_indicators.value:<tip_id>:<kind>"; NULL only like value_key.
+    sa.Column("value_sealed", sa.Text, nullable=True),
+    # Plaintext of rows written before 0014, converted and cleared at start-up (storage.indicators.seal_legacy).
+    sa.Column("legacy_value", sa.String(255), nullable=True),
     # A keyed hash of the reporter (channel + chat), so distinct reporters can be counted without naming them.
     sa.Column("reporter_key", sa.String(64), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
@@ -111,8 +117,9 @@ tip_indicators = sa.Table(
     # Keyed hash of the reporter's client address where the channel knows it (web chat, HTTP API), so one
     # person with many chat identities is counted once.
     sa.Column("origin_key", sa.String(64), nullable=True),
-    # Covering: cluster sizes and distinct-reporter counts are answered from the index alone.
-    sa.Index("ix_tip_indicators_kind_value", "kind", "value", "tip_id", "reporter_key", "created_at"),
+    # Covering: cluster sizes, distinct-reporter counts and moderated crowd counts from the index alone.
+    sa.Index("ix_tip_indicators_kind_key", "kind", "value_key", "tip_id", "reporter_key", "created_at",
+             "origin_key", "dismissed"),
 )
 
 # Chats blocked for abuse (rate-limit violations); officers see and lift them (`hotline blocks`).

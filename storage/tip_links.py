@@ -12,7 +12,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from storage import audit
+from storage import audit, indicators
 from storage.crypto import Cipher
 from storage.reference import BlocklistEntry, add_to_blocklist
 from storage.reference_schema import blocklist
@@ -76,17 +76,17 @@ def cluster(conn: sa.Connection, *, viewer: Viewer, tip_id: int, cipher: Cipher)
     """The tip's indicators with their counts, the other tips naming them and their referrals."""
     require_case(conn, viewer, tip_id)
     t = tip_indicators.c
-    mine = conn.execute(sa.select(t.kind, t.value).where(t.tip_id == tip_id).distinct()
-                        .order_by(t.kind, t.value)).all()
     out: list[ClusterEntry] = []
-    for kind, value in mine:
+    # Matched on the blind index; only this tip's own sealed values are opened, for the page.
+    for named in indicators.named_by(conn, cipher=cipher, tip_ids=[tip_id]).get(tip_id, []):
+        kind, value, key = named.kind, named.value, named.key
         tips_n, reporters, first, last = conn.execute(
             sa.select(sa.func.count(sa.distinct(t.tip_id)), sa.func.count(sa.distinct(t.reporter_key)),
                       sa.func.min(t.created_at), sa.func.max(t.created_at))
-            .where(t.kind == kind, t.value == value)).one()
+            .where(t.kind == kind, t.value_key == key)).one()
         others = [Sibling(r.reference, r.created_at, r.status) for r in conn.execute(
             sa.select(tip_cases.c.reference, tip_cases.c.created_at, tip_cases.c.status)
-            .where(tip_cases.c.tip_id.in_(sa.select(t.tip_id).where(t.kind == kind, t.value == value)),
+            .where(tip_cases.c.tip_id.in_(sa.select(t.tip_id).where(t.kind == kind, t.value_key == key)),
                    tip_cases.c.tip_id != tip_id, visible(viewer))
             .order_by(tip_cases.c.created_at.desc()).limit(SHOW_OTHERS))]
         blocked = conn.execute(sa.select(blocklist.c.kind).where(blocklist.c.kind == kind,
@@ -97,11 +97,10 @@ def cluster(conn: sa.Connection, *, viewer: Viewer, tip_id: int, cipher: Cipher)
 
 
 def block_indicators(conn: sa.Connection, *, viewer: Viewer, tip_id: int, picks: list[tuple[str, str]],
-                     now: datetime, ip: str | None = None) -> int:
+                     now: datetime, cipher: Cipher, ip: str | None = None) -> int:
     """Put chosen indicators of this tip on the blocklist, the tip as the source. Returns how many are new."""
     case = require_case(conn, viewer, tip_id)
-    named = {(k, v) for k, v in conn.execute(sa.select(tip_indicators.c.kind, tip_indicators.c.value)
-                                             .where(tip_indicators.c.tip_id == tip_id))}
+    named = set(indicators.of_tip(conn, cipher=cipher, tip_id=tip_id))
     chosen = [(k, v) for k, v in dict.fromkeys(picks) if (k, v) in named and k in BLOCKABLE]
     if not chosen:
         raise WorkflowError("choose at least one number, domain or account of this tip")
@@ -130,9 +129,7 @@ def add_referral(conn: sa.Connection, *, viewer: Viewer, tip_id: int, kind: str,
     case = require_case(conn, viewer, tip_id)
     if target not in TARGETS.get(kind, ()):
         raise WorkflowError(f"a {kind} is referred to one of: {', '.join(TARGETS.get(kind, ())) or 'nobody'}")
-    named = conn.execute(sa.select(tip_indicators.c.id).where(
-        tip_indicators.c.tip_id == tip_id, tip_indicators.c.kind == kind, tip_indicators.c.value == value)).first()
-    if named is None:
+    if not indicators.tip_names(conn, cipher=cipher, tip_id=tip_id, kind=kind, value=value):
         raise WorkflowError("that indicator is not in this tip")
     referral_id = int(conn.execute(sa.insert(referrals).returning(referrals.c.id), {
         "indicator_kind": kind, "indicator_key": _key(cipher, kind, value),
@@ -159,10 +156,7 @@ def update_referral(conn: sa.Connection, *, viewer: Viewer, tip_id: int, referra
         raise WorkflowError("no such referral")
     # Visible through this tip only if the tip names the indicator the referral is about.
     value = cipher.open_text(row.indicator_sealed, aad=_ref_aad(row.indicator_kind))
-    named = conn.execute(sa.select(tip_indicators.c.id).where(
-        tip_indicators.c.tip_id == tip_id, tip_indicators.c.kind == row.indicator_kind,
-        tip_indicators.c.value == value)).first()
-    if named is None:
+    if not indicators.tip_names(conn, cipher=cipher, tip_id=tip_id, kind=row.indicator_kind, value=value):
         raise WorkflowError("no such referral")
     values: dict[str, object] = {"status": status, "updated_at": now, "updated_by": viewer.actor}
     if note and note.strip():

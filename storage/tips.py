@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from storage.cases import CaseTargets, open_case
 from storage.conversations import chat_ref
 from storage.crypto import Cipher
+from storage.indicators import rows as indicator_rows
 from storage.keys import Attachment, ConversationKey
 from storage.schema import outbox, tip_attachments, tip_indicators, tips
 
@@ -97,8 +98,9 @@ def create_tip(
         )
     unique = list({(i.kind, i.value): i for i in indicators}.values())
     origin_key = cipher.blind_index(origin, purpose="origin") if origin else None
-    rows = [{"tip_id": tip_id, "kind": i.kind, "value": i.value, "reporter_key": reporter_key,
-             "origin_key": origin_key, "dismissed": False, "created_at": now} for i in unique]
+    # Matched by blind index, shown from the sealed value: no indicator is stored in clear.
+    rows = indicator_rows(cipher, tip_id=tip_id, pairs=[(i.kind, i.value) for i in unique],
+                          reporter_key=reporter_key, origin_key=origin_key, created_at=now)
     if rows:
         conn.execute(_INSERT_INDICATOR, rows)
     open_case(conn, tip_id=tip_id, reference=reference, kind=kind, channel=key.channel, urgent=urgent,

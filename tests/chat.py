@@ -42,7 +42,7 @@ def make_engine(db: Database, *, flows_dir: Path = DEFAULT_FLOWS_DIR, checker: C
     cfg = EngineConfig(variables={"police_name": "Công an tỉnh", "province_name": "Tỉnh Thử",
                                   "province_hotline": "0290 000 113", "province_email": "tip@example.vn"},
                        **config)  # type: ignore[arg-type]
-    return Engine(db, FlowRegistry(flows_dir, check_every=0), checker=checker or DirectoryChecker(), config=cfg,
+    return Engine(db, FlowRegistry(flows_dir, check_every=0), checker=checker or DirectoryChecker(cipher), config=cfg,
                   cipher=cipher, understand=test_nlu().parse if nlu else None)
 
 

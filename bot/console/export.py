@@ -31,6 +31,7 @@ from bot.webchat.security import BASE_HEADERS
 from storage import audit, workflow
 from storage.crypto import Cipher
 from storage.files import RejectedFile, read_attachment
+from storage.indicators import of_tip as tip_indicator_values
 from storage.schema import tip_attachments, tip_indicators
 from storage.workflow_schema import tip_cases
 
@@ -42,8 +43,9 @@ _EXT = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp
 def cluster_references(conn: sa.Connection, *, viewer: workflow.Viewer, tip_id: int) -> list[str]:
     """This tip and every tip the viewer may see that names one of its indicators (newest first, capped)."""
     t = tip_indicators.c
-    mine = sa.select(t.kind, t.value).where(t.tip_id == tip_id).subquery()
-    related = sa.select(t.tip_id).join(mine, sa.and_(t.kind == mine.c.kind, t.value == mine.c.value))
+    # Matched on the blind index (storage/indicators.py): nothing is opened to find the cluster.
+    mine = sa.select(t.kind, t.value_key).where(t.tip_id == tip_id, t.value_key.is_not(None)).subquery()
+    related = sa.select(t.tip_id).join(mine, sa.and_(t.kind == mine.c.kind, t.value_key == mine.c.value_key))
     rows = conn.execute(sa.select(tip_cases.c.reference).where(
         sa.or_(tip_cases.c.tip_id == tip_id, tip_cases.c.tip_id.in_(related)), workflow.visible(viewer))
         .order_by(tip_cases.c.created_at.desc()).limit(MAX_CLUSTER)).scalars()
@@ -58,9 +60,7 @@ def _collect(conn: sa.Connection, *, viewer: workflow.Viewer, references: list[s
         if view is None:
             continue
         case = view.case
-        indicators = [{"kind": k, "value": v} for k, v in conn.execute(
-            sa.select(tip_indicators.c.kind, tip_indicators.c.value).where(tip_indicators.c.tip_id == case.tip_id)
-            .distinct().order_by(tip_indicators.c.kind, tip_indicators.c.value))]
+        indicators = [{"kind": k, "value": v} for k, v in tip_indicator_values(conn, cipher=cipher, tip_id=case.tip_id)]
         paths = {r.id: r.path for r in conn.execute(sa.select(tip_attachments.c.id, tip_attachments.c.path)
                                                     .where(tip_attachments.c.tip_id == case.tip_id))}
         audit.record(conn, actor=viewer.actor, action="tip.export", subject=reference, now=now,

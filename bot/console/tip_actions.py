@@ -90,7 +90,8 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
                                 now=now, ip=ip)
             if picks:
                 # Same transaction: the tip is not "confirmed" without the numbers its officer chose to block.
-                tip_links.block_indicators(conn, viewer=user.viewer, tip_id=case.tip_id, picks=picks, now=now, ip=ip)
+                tip_links.block_indicators(conn, viewer=user.viewer, tip_id=case.tip_id, picks=picks, now=now, ip=ip,
+                                           cipher=cipher)
 
         try:
             await db.run(work)
@@ -147,7 +148,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
             return renderer.render(request, "not_found.html", status=404)
         try:
             await db.run(tip_links.block_indicators, viewer=user.viewer, tip_id=case.tip_id, picks=_picks(form),
-                         now=datetime.now(UTC), ip=client_addr_of(request.scope))
+                         now=datetime.now(UTC), ip=client_addr_of(request.scope), cipher=cipher)
         except workflow.WorkflowError as exc:
             return refused(case.reference, exc)
         return _back(case.reference, done="blocked")

@@ -91,7 +91,7 @@ def build_tips_v1(conn: sa.Connection, tip_ids: Sequence[int], *, base_url: str,
                                                   url=f"{root}/attachments/{a.sha256}"))
     routing = route_tips(conn, communes={i: _text((d.get("slots") or {}).get("commune")) for i, d in reports.items()},
                          now=now)
-    clusters = tip_clusters(conn, tip_ids=list(reports))
+    clusters = tip_clusters(conn, tip_ids=list(reports), cipher=cipher)
     built: dict[int, dict[str, Any]] = {}
     for tip_id, data in reports.items():
         try:

@@ -1,7 +1,8 @@
 """Tip clusters: tips that name the same caller number, link domain or bank account.
 
-Computed from ``tip_indicators`` (one row per thing a tip names, indexed by kind and value), never from the
-sealed reports. A cluster here is one hop — the tips sharing at least one key with this tip — which is what
+Computed from ``tip_indicators`` (one row per thing a tip names, indexed by kind and blind index), never from
+the sealed reports; only the batch's own indicator values are opened, to name the keys.
+A cluster here is one hop — the tips sharing at least one key with this tip — which is what
 an officer needs next to the tip; chains of tips linked through other tips are the console's business.
 
 Batch-first: the forwarder builds up to a few hundred tips per trip, and popular keys (one scam number
@@ -17,24 +18,27 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from storage import indicators
+from storage.crypto import Cipher
 from storage.schema import tip_indicators
 
 _t = tip_indicators.c
 _mine = tip_indicators.alias("mine")
 _other = tip_indicators.alias("other")
 _IDS: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
-_KEYS_OF = sa.select(_t.tip_id, _t.kind, _t.value).where(_t.tip_id.in_(_IDS))
 # Every key the batch names, aggregated once however many of the batch's tips name it.
 _PER_KEY = (
-    sa.select(_t.kind, _t.value, sa.func.count(sa.distinct(_t.tip_id)), sa.func.count(sa.distinct(_t.reporter_key)),
-              sa.func.min(_t.created_at), sa.func.max(_t.created_at))
-    .where(sa.tuple_(_t.kind, _t.value).in_(sa.select(_mine.c.kind, _mine.c.value).where(_mine.c.tip_id.in_(_IDS))))
-    .group_by(_t.kind, _t.value)
+    sa.select(_t.kind, _t.value_key, sa.func.count(sa.distinct(_t.tip_id)),
+              sa.func.count(sa.distinct(_t.reporter_key)), sa.func.min(_t.created_at), sa.func.max(_t.created_at))
+    .where(sa.tuple_(_t.kind, _t.value_key).in_(
+        sa.select(_mine.c.kind, _mine.c.value_key).where(_mine.c.tip_id.in_(_IDS), _mine.c.value_key.is_not(None))))
+    .group_by(_t.kind, _t.value_key)
 )
 # The size of each tip's whole cluster: distinct tips over all of its keys (the union, not the sum).
 _UNION_SIZE = (
     sa.select(_mine.c.tip_id, sa.func.count(sa.distinct(_other.c.tip_id)))
-    .select_from(_mine.join(_other, sa.and_(_other.c.kind == _mine.c.kind, _other.c.value == _mine.c.value)))
+    .select_from(_mine.join(_other, sa.and_(_other.c.kind == _mine.c.kind,
+                                            _other.c.value_key == _mine.c.value_key)))
     .where(_mine.c.tip_id.in_(_IDS))
     .group_by(_mine.c.tip_id)
 )
@@ -69,19 +73,25 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def tip_clusters(conn: sa.Connection, *, tip_ids: Sequence[int]) -> dict[int, Cluster]:
+def tip_clusters(conn: sa.Connection, *, tip_ids: Sequence[int], cipher: Cipher) -> dict[int, Cluster]:
     """The cluster of each tip (every id gets one; a tip naming nothing is a cluster of one).
 
-    Three statements per batch whatever its size, the counting done by the database.
+    Three statements per batch whatever its size, the counting done by the database on the blind index;
+    ``cipher`` opens the batch's own values to name the keys.
     """
     ids = list(tip_ids)
     keys_of: dict[int, set[tuple[str, str]]] = defaultdict(set)
-    for tip_id, kind, value in conn.execute(_KEYS_OF, {"ids": ids}):
-        keys_of[tip_id].add((kind, value))
+    value_of: dict[tuple[str, str], str] = {}
+    for tip_id, named in indicators.named_by(conn, cipher=cipher, tip_ids=ids).items():
+        for n in named:
+            keys_of[tip_id].add((n.kind, n.value))
+            value_of[(n.kind, n.key)] = n.value
     if not keys_of:
         return {tip_id: Cluster((), 1, None, None) for tip_id in ids}
-    stats = {(kind, value): ClusterKey(kind, value, size, reporters, utc(first), utc(last))
-             for kind, value, size, reporters, first, last in conn.execute(_PER_KEY, {"ids": ids})}
+    stats = {(kind, value_of[(kind, key)]): ClusterKey(kind, value_of[(kind, key)], size, reporters, utc(first),
+                                                        utc(last))
+             for kind, key, size, reporters, first, last in conn.execute(_PER_KEY, {"ids": ids})
+             if (kind, key) in value_of}
     # The union only needs counting when two or more of a tip's keys are shared with other tips; otherwise
     # it is the largest key's size (the other keys name this tip alone). Saves the costliest query mostly.
     needs_union = [t for t, keys in keys_of.items() if sum(1 for k in keys if k in stats and stats[k].size > 1) > 1]
@@ -99,6 +109,6 @@ def tip_clusters(conn: sa.Connection, *, tip_ids: Sequence[int]) -> dict[int, Cl
     return out
 
 
-def tip_cluster(conn: sa.Connection, *, tip_id: int) -> Cluster:
+def tip_cluster(conn: sa.Connection, *, tip_id: int, cipher: Cipher) -> Cluster:
     """One tip's cluster (the console's view of a single tip)."""
-    return tip_clusters(conn, tip_ids=[tip_id])[tip_id]
+    return tip_clusters(conn, tip_ids=[tip_id], cipher=cipher)[tip_id]

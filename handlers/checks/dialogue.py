@@ -14,6 +14,7 @@ from handlers.checks.request import MAX_TEXT, CheckRequest
 from handlers.checks.result import CheckResult
 from handlers.checks.texts import CALL_BACK, CALL_BACK_NONE, HEADLINES, REASONS_TITLE, pick
 from handlers.messages import OutboundMessage
+from storage.crypto import Cipher
 
 KINDS = ("call", "link")
 _BULLETS = {"high": "🔴", "medium": "🟠", "low": "🟡", "info": "ℹ️"}
@@ -80,9 +81,12 @@ class DirectoryChecker:
     slots the flow collected, so the dialogue, the CLI and the HTTP API give the same answer.
     """
 
+    def __init__(self, cipher: Cipher) -> None:
+        self.cipher = cipher  # reports are counted by the blind index of the numbers and domains
+
     def run(self, conn: sa.Connection, *, kind: str, slots: Mapping[str, Any], locale: str) -> CheckOutcome:
         if kind not in KINDS:
             raise ValueError(f"unknown checker {kind!r}; expected one of {', '.join(KINDS)}")
         request = request_from_slots(slots)
-        result = check(conn, request)
+        result = check(conn, request, cipher=self.cipher)
         return CheckOutcome(result.verdict, render(result, locale), result.to_json())

@@ -2,7 +2,7 @@
 
 ``check`` = ``analyse`` (pure) → ``gather`` (a few indexed reads) → ``evaluate`` (pure). Only ``gather``
 touches the database, and nothing touches the network. Like every unit of work here it is synchronous and
-takes the caller's connection: from async code use ``await db.run(check, request)``.
+takes the caller's connection: from async code use ``await db.run(check, request, cipher=cipher)``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from handlers.checks.schools import choose, sub_phrases
 from handlers.checks.urls import parent_domains
 from handlers.reference_overrides import effective_reference
 from storage import reference
+from storage.crypto import Cipher
 
 
 def _candidates(conn: sa.Connection, analysis: Analysis) -> list[str]:
@@ -33,8 +34,11 @@ def _candidates(conn: sa.Connection, analysis: Analysis) -> list[str]:
     return [c.id for c in chosen]
 
 
-def gather(conn: sa.Connection, analysis: Analysis) -> Facts:
-    """Look up everything the rules need about this analysis. Read-only."""
+def gather(conn: sa.Connection, analysis: Analysis, *, cipher: Cipher) -> Facts:
+    """Look up everything the rules need about this analysis. Read-only.
+
+    ``cipher`` gives the blind index citizens' reports are counted by (reported numbers are never in clear).
+    """
     candidate_ids = _candidates(conn, analysis)
     numbers = sorted({p.e164 for p in analysis.phones if p.e164 and p.valid})
     by_phone = reference.schools_with_phones(conn, phones=numbers)
@@ -46,7 +50,7 @@ def gather(conn: sa.Connection, analysis: Analysis) -> Facts:
     schools = {s.id: SchoolRef(s.id, s.name, s.phones) for s in reference.get_schools(conn, ids=sorted(ids))}
     reported_domains = sorted({(u.host if u.is_ip else u.registrable) for u in analysis.urls} - {""})
     blocked = reference.blocklisted(conn, phones=numbers, domains=all_hosts)
-    reports = reference.report_counts(conn, phones=numbers, domains=reported_domains)
+    reports = reference.report_counts(conn, phones=numbers, domains=reported_domains, cipher=cipher)
     return Facts(
         candidates=tuple(schools[i] for i in candidate_ids if i in schools),
         phone_owners={p: tuple(schools[sid] for sid, _n in owners if sid in schools) for p, owners in by_phone.items()},
@@ -59,8 +63,8 @@ def gather(conn: sa.Connection, analysis: Analysis) -> Facts:
     )
 
 
-def check(conn: sa.Connection, request: CheckRequest) -> CheckResult:
+def check(conn: sa.Connection, request: CheckRequest, *, cipher: Cipher) -> CheckResult:
     """Check a call, a link or a message against the directory, the blocklist and citizens' reports."""
     analysis = analyse(request)
     # Domains admins added or switched off in the console count from the next check on (issue 13).
-    return evaluate(analysis, gather(conn, analysis), effective_reference(conn))
+    return evaluate(analysis, gather(conn, analysis, cipher=cipher), effective_reference(conn))

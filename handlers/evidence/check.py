@@ -21,6 +21,7 @@ from handlers.checks.result import CheckResult
 from handlers.checks.urls import UrlInfo
 from handlers.evidence.apps import AppMatch, OfficialApp, link_imitates, load_apps, match_apk
 from handlers.evidence.work import Reading
+from storage.crypto import Cipher
 
 # What each red-flag permission lets an app do, as a parent would understand it.
 FLAG_WORDS = {
@@ -162,12 +163,12 @@ def evidence_findings(readings: Sequence[Reading], apps: tuple[OfficialApp, ...]
 
 
 def check_evidence(conn: sa.Connection, readings: Sequence[Reading], base: CheckRequest | None = None, *,
-                   apps: tuple[OfficialApp, ...] | None = None) -> CheckResult:
+                   cipher: Cipher, apps: tuple[OfficialApp, ...] | None = None) -> CheckResult:
     """The check engine's verdict over what the readings hold, with the APK and payment reasons added."""
     apps = load_apps() if apps is None else apps
     request = request_for(readings, base)
     analysis = analyse(request)
-    result = evaluate(analysis, gather(conn, analysis))
+    result = evaluate(analysis, gather(conn, analysis, cipher=cipher))
     kept = tuple(reconcile([*result.findings, *evidence_findings(readings, apps), *_apk_links(analysis.urls, apps)]))
     return CheckResult(verdict=verdict_for(kept), score=score_for(kept), findings=kept, school=result.school,
                        asked=result.asked, links=result.links)

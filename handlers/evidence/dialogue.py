@@ -29,6 +29,7 @@ from handlers.messages import Attachment, OutboundMessage
 from handlers.turn import MAIN_FLOW, Turn
 from handlers.understanding import understood_text
 from handlers.validators import Invalid, validate
+from storage.crypto import Cipher
 
 FLOW = "check_evidence"
 EVIDENCE_SLOT = "evidence"
@@ -110,8 +111,12 @@ def _checkable(facts: EvidenceFacts, readings: Sequence[Reading]) -> bool:
                 or any(r.apk is not None or any(c.get("kind") == "payment" for c in r.codes) for r in readings))
 
 
-def handle_evidence(moves: Moves, turn: Turn, flows: FlowSet, *, apps: tuple[OfficialApp, ...] | None = None) -> bool:
-    """Handle a turn that carries evidence; False when it carries none (the dialogue goes on as usual)."""
+def handle_evidence(moves: Moves, turn: Turn, flows: FlowSet, *, cipher: Cipher,
+                    apps: tuple[OfficialApp, ...] | None = None) -> bool:
+    """Handle a turn that carries evidence; False when it carries none (the dialogue goes on as usual).
+
+    ``cipher`` gives the blind index the check counts citizens' reports by.
+    """
     msg = turn.inbound
     if FLOW not in flows.flows or msg.payload is not None:
         return False
@@ -128,7 +133,7 @@ def handle_evidence(moves: Moves, turn: Turn, flows: FlowSet, *, apps: tuple[Off
     if in_form:
         _in_form(moves, turn, flows, step, readings, facts)
     else:
-        _outside_form(moves, turn, flows, readings, facts, apps)
+        _outside_form(moves, turn, flows, readings, facts, apps, cipher)
     return True
 
 
@@ -154,14 +159,14 @@ def _in_form(moves: Moves, turn: Turn, flows: FlowSet, step: AnyStep | None, rea
 
 
 def _outside_form(moves: Moves, turn: Turn, flows: FlowSet, readings: Sequence[Reading], facts: EvidenceFacts,
-                  apps: tuple[OfficialApp, ...] | None) -> None:
+                  apps: tuple[OfficialApp, ...] | None, cipher: Cipher) -> None:
     turn.out.extend(OutboundMessage(text) for text in describe(readings, turn.locale))
     slots: dict[str, Any] = found_slots(facts, turn, flows)
     if turn.inbound.attachments:
         slots["screenshots"] = _stored(turn.inbound.attachments, moves.max_attachments)
     _merge_summary(slots, summary(readings, facts))
     if _checkable(facts, readings):
-        result = check_evidence(turn.conn, readings, apps=apps)
+        result = check_evidence(turn.conn, readings, apps=apps, cipher=cipher)
         turn.out.extend(render_verdict(result, turn.locale))
         slots["evidence_check"] = result.to_json()
     turn.state["slots"] = slots

@@ -69,7 +69,7 @@ class EvidenceReader:
 
     def handle_turn(self, moves: Moves, turn: Turn, flows: FlowSet) -> bool:
         """Inside the turn: show, check and pre-fill what was read (or a forwarded message). False: nothing to do."""
-        return handle_evidence(moves, turn, flows, apps=self.apps)
+        return handle_evidence(moves, turn, flows, apps=self.apps, cipher=self.cipher)
 
     def close(self) -> None:
         self.pool.close()

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 
 from handlers.checks import CheckRequest, CheckResult, check
 from handlers.checks.csv_import import parse_schools_csv
-from storage import reference
+from storage import indicators, reference
 from storage.db import Database
 from storage.schema import tip_indicators, tips
+from tests.chat import TEST_CIPHER
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
@@ -58,8 +59,9 @@ def _seed(conn: sa.Connection) -> None:
                ("domain", "sodientu.top", "a"), ("domain", "sodientu.top", "b"), ("domain", "sodientu.top", "c")]
     for kind, value, reporter in reports:
         tip_id = conn.execute(sa.insert(tips).values(**tip_row()).returning(tips.c.id)).scalar_one()
-        conn.execute(sa.insert(tip_indicators).values(tip_id=tip_id, kind=kind, value=value,
-                                                      reporter_key=f"key-{reporter}", created_at=NOW))
+        conn.execute(sa.insert(tip_indicators), indicators.rows(
+            TEST_CIPHER, tip_id=tip_id, pairs=[(kind, value)], reporter_key=f"key-{reporter}", origin_key=None,
+            created_at=NOW))
 
 
 @pytest.fixture
@@ -76,7 +78,7 @@ async def seeded_sqlite(sqlite_db: Database) -> Database:
 
 
 async def run_check(db: Database, **fields: Any) -> CheckResult:
-    return await db.run(check, CheckRequest(**fields))
+    return await db.run(check, CheckRequest(**fields), cipher=TEST_CIPHER)
 
 
 def codes(result: CheckResult) -> set[str]:

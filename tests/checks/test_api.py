@@ -5,6 +5,7 @@ import pytest
 from fastapi import FastAPI
 
 from bot.api_check import router
+from tests.chat import TEST_CIPHER
 
 
 @pytest.fixture
@@ -12,6 +13,7 @@ async def client(seeded):
     app = FastAPI()
     app.include_router(router)
     app.state.db = seeded
+    app.state.cipher = TEST_CIPHER  # the keys the seeded reports were counted under
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
         yield c
 

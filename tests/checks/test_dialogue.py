@@ -7,10 +7,11 @@ import pytest
 from handlers.checking import Checker, CheckOutcome
 from handlers.checks.dialogue import DirectoryChecker, request_from_slots
 from storage.db import Database
+from tests.chat import TEST_CIPHER
 
 
 def as_checker() -> Checker:
-    return DirectoryChecker()  # type-checks against the Protocol
+    return DirectoryChecker(TEST_CIPHER)  # type-checks against the Protocol
 
 
 async def run(db: Database, kind: str = "call", locale: str = "vi", **slots: Any) -> CheckOutcome:

@@ -1,6 +1,7 @@
 """Done-when: the pure function, the CLI --json, the HTTP API and the dialogue agree for the same input."""
 
 import asyncio
+import base64
 import json
 from typing import Any
 
@@ -12,8 +13,10 @@ from bot.api_check import router
 from bot.cli_check import check_command
 from handlers.checks import CheckRequest, check
 from handlers.checks.dialogue import DirectoryChecker
+from storage.crypto import write_key_file
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.chat import TEST_CIPHER
 
 from .conftest import _seed
 
@@ -36,14 +39,16 @@ def test_same_json_everywhere(tmp_path):
             await upgrade(db)
             await db.run(_seed)
             request = CheckRequest(**{**FIELDS, "asked": tuple(FIELDS["asked"])})
-            direct = (await db.run(check, request)).to_json()
+            direct = (await db.run(check, request, cipher=TEST_CIPHER)).to_json()
             slots = {"caller_number": FIELDS["phone"], "link": FIELDS["url"], "school": FIELDS["school"],
                      "claimed_role": FIELDS["claimed_role"], "asked": FIELDS["asked"] + ["nothing"],
                      "message_text": FIELDS["text"]}
-            dialogue = await db.run(lambda c: DirectoryChecker().run(c, kind="call", slots=slots, locale="vi"))
+            checker = DirectoryChecker(TEST_CIPHER)
+            dialogue = await db.run(lambda c: checker.run(c, kind="call", slots=slots, locale="vi"))
             app = FastAPI()
             app.include_router(router)
             app.state.db = db
+            app.state.cipher = TEST_CIPHER
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
                 http = (await client.post("/api/v1/check", json=FIELDS)).json()
             return direct, dict(dialogue.result), http
@@ -56,7 +61,11 @@ def test_same_json_everywhere(tmp_path):
             "--json"]
     config = tmp_path / "config.yaml"
     config.write_text("# test\n", encoding="utf-8")
-    env = {"HOTLINE_DATABASE__URL": url, "HOTLINE_CONFIG": str(config)}
+    # The CLI reads its keys from a file: the same keys the reports were counted under.
+    keys = tmp_path / "keys.json"
+    write_key_file(keys, {"current": TEST_CIPHER.current, "index_key": base64.b64encode(TEST_CIPHER.index_key).decode(),
+                          "keys": {k: base64.b64encode(v).decode() for k, v in TEST_CIPHER.keys.items()}})
+    env = {"HOTLINE_DATABASE__URL": url, "HOTLINE_CONFIG": str(config), "HOTLINE_SECURITY__KEY_FILE": str(keys)}
     cli = json.loads(CliRunner().invoke(check_command, args, env=env, catch_exceptions=False).stdout)
     assert direct == cli == http == dialogue
     assert direct["verdict"] == "scam"

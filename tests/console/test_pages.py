@@ -96,7 +96,7 @@ async def test_the_whole_workflow_from_the_tip_page(console: Console) -> None:
     assert "Đã gọi lại phụ huynh, xác nhận." in page.text  # the note, opened for the page
     assert "Trong danh sách cảnh báo" in page.text
     # The number is on the blocklist with the tip as its source: the next parent who checks it is warned.
-    result = await console.db.run(check, CheckRequest(phone="0912 345 678"))
+    result = await console.db.run(check, CheckRequest(phone="0912 345 678"), cipher=console.cipher)
     assert result.verdict == "scam"
     note = await console.db.run(lambda c: c.execute(sa.select(blocklist.c.note)).scalar_one())
     assert ref in note

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 
 from handlers.engine import Engine
 from storage.db import Database
+from storage.indicators import of_tip
 from storage.schema import outbox, tip_indicators
-from tests.chat import Chat, conversation_states, make_engine, tip_rows
+from tests.chat import TEST_CIPHER, Chat, conversation_states, make_engine, tip_rows
 
 
 async def _tips(db: Database) -> list[dict[str, Any]]:
@@ -55,7 +56,8 @@ async def test_report_with_buttons_files_tip_and_outbox_row(database: Database) 
     (tip,) = [t for t in await tip_rows(database) if t["reference"] == reference]
     async with database.transaction() as conn:
         rows = (await conn.execute(sa.select(outbox).where(outbox.c.tip_id == tip["id"]))).all()
-        indicators = {(r.kind, r.value) for r in (await conn.execute(sa.select(tip_indicators))).all()}
+        indicators = set(await conn.run_sync(lambda c: of_tip(c, cipher=TEST_CIPHER, tip_id=tip["id"])))
+        assert all(r.legacy_value is None for r in (await conn.execute(sa.select(tip_indicators))).all())
     slots = tip["data"]["slots"]
     assert slots["caller_number"] == "+84377123999"
     assert slots["asked"] == ["otp", "install_app"]

@@ -60,16 +60,13 @@ async def test_api_keys_are_stored_only_as_hashes(tmp_path: Path) -> None:
         assert secret not in path.read_bytes()
 
 
-def test_start_page_says_the_api_is_loopback_only_until_a_key_exists() -> None:
-    from bot.webchat.pages import start_page
-    from bot.webchat.theme import Asset
+def test_readme_says_the_api_is_loopback_only_until_a_key_exists() -> None:
+    # Issue 17 moved the developers' notes off the parents' start page into the README's "For developers".
+    from tests.conftest import REPO
 
-    assets = {name: Asset.of(b"x", "text/css") for name in ("hotline.css", "logo.svg", "chat.js")}
-    from bot.settings import Settings
-    from bot.webchat.theme import Theme
-
-    html = start_page(Theme.from_settings(Settings()), assets, "v", police_name="P", origin="http://h", console=False)
-    assert "hotline apikeys add" in html and "127.0.0.1" in html
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    developers = readme.split("**For developers:**", 1)[1].split("\n\n", 1)[0]
+    assert "hotline apikeys add" in developers and "127.0.0.1" in developers
 
 
 def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy() -> None:

@@ -214,11 +214,13 @@ async def test_bulk_close_reports_refusals_by_reference(db: Database) -> None:
 async def test_not_a_scam_stops_reports_counting(db: Database) -> None:
     def work(conn: sa.Connection) -> None:
         refs = [file_tip(conn, i, indicators=[Indicator("phone", "+84388000999")]) for i in range(3)]
-        assert report_counts(conn, phones=["+84388000999"], domains=[]) == {("phone", "+84388000999"): 3}
+        assert report_counts(conn, phones=["+84388000999"], domains=[], cipher=TEST_CIPHER) == {
+            ("phone", "+84388000999"): 3}
         for ref in refs[:2]:
             workflow.set_status(conn, viewer=SUPERVISOR, tip_id=tip_id(conn, ref), status="closed",
                                 outcome="not_scam", now=NOW)
-        assert report_counts(conn, phones=["+84388000999"], domains=[]) == {("phone", "+84388000999"): 1}
+        assert report_counts(conn, phones=["+84388000999"], domains=[], cipher=TEST_CIPHER) == {
+            ("phone", "+84388000999"): 1}
 
     await db.run(work)
 
@@ -228,7 +230,8 @@ async def test_many_identities_from_one_address_count_once(db: Database) -> None
         for i in range(5):
             file_tip(conn, 100 + i, indicators=[Indicator("phone", "+84388000777")], origin="203.0.113.7")
         file_tip(conn, 200, indicators=[Indicator("phone", "+84388000777")], origin="198.51.100.2")
-        assert report_counts(conn, phones=["+84388000777"], domains=[]) == {("phone", "+84388000777"): 2}
+        assert report_counts(conn, phones=["+84388000777"], domains=[], cipher=TEST_CIPHER) == {
+            ("phone", "+84388000777"): 2}
         raw = {v for (v,) in conn.execute(sa.select(tip_indicators.c.origin_key))}
         assert "203.0.113.7" not in raw
 
@@ -240,11 +243,12 @@ async def test_block_from_a_tip_warns_the_next_parent(db: Database) -> None:
         ref = file_tip(conn, 1, indicators=[Indicator("phone", "+84388000555"), Indicator("domain", "sll-vnedu.top")])
         tid = tip_id(conn, ref)
         with pytest.raises(WorkflowError):
-            tip_links.block_indicators(conn, viewer=OFFICER_TT, tip_id=tid, picks=[("phone", "+84999999999")], now=NOW)
-        added = tip_links.block_indicators(conn, viewer=OFFICER_TT, tip_id=tid, now=NOW,
+            tip_links.block_indicators(conn, viewer=OFFICER_TT, tip_id=tid, picks=[("phone", "+84999999999")], now=NOW,
+                                       cipher=TEST_CIPHER)
+        added = tip_links.block_indicators(conn, viewer=OFFICER_TT, tip_id=tid, now=NOW, cipher=TEST_CIPHER,
                                            picks=[("phone", "+84388000555"), ("domain", "sll-vnedu.top")])
         assert added == 2
-        result = check(conn, CheckRequest(phone="0388 000 555"))
+        result = check(conn, CheckRequest(phone="0388 000 555"), cipher=TEST_CIPHER)
         assert "phone_blocklisted" in {r.code for r in result.reasons()} and result.verdict == "scam"
         entries = tip_links.cluster(conn, viewer=OFFICER_TT, tip_id=tid, cipher=TEST_CIPHER)
         assert {(e.kind, e.blocked) for e in entries} == {("phone", True), ("domain", True)}
