@@ -294,6 +294,7 @@ def tips_show(obj: Ctx, reference: str) -> None:
 
 def _register() -> None:
     from bot.cli_apikeys import apikeys_group
+    from bot.cli_broadcast import broadcast_group
     from bot.cli_check import blocklist_group, import_group
     from bot.cli_evidence import check_command  # `hotline check`, with --image/--apk
     from bot.cli_intake import forwarder_command, outbox_group, units_import_command
@@ -310,6 +311,7 @@ def _register() -> None:
     from bot.cli_zalo import zalo_group
 
     import_group.add_command(units_import_command)  # hotline import units FILE.csv
+    cli.add_command(broadcast_group)  # hotline broadcast send/status/pause/resume/cancel
     for command in (check_command, import_group, blocklist_group, forwarder_command, outbox_group, telegram_group,
                     zalo_group, nlu_group,
                     keys, retention, export_subject_command, blocks, audit_command, apikeys_group, users_group):
