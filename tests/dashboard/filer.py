@@ -18,13 +18,17 @@ from storage.db import Database
 from tests.dashboard.month import file_specs, generate
 
 
-async def main(url: str, key_file: str, part: int, parts: int, background: int, start: str) -> None:
+def wait_for(start: str) -> None:
+    """Both processes start filing at the same moment (before any event loop exists, so a plain sleep)."""
+    deadline = time.monotonic() + 60
+    while not Path(start).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+async def main(url: str, key_file: str, part: int, parts: int, background: int) -> None:
     cipher = cipher_from_file(Path(key_file), create=False)
     db = Database(url)
     mine = [s for i, s in enumerate(generate(background=background).specs) if i % parts == part]
-    deadline = time.monotonic() + 60
-    while not Path(start).exists() and time.monotonic() < deadline:
-        await asyncio.sleep(0.01)
     try:
         # A few tips at once per process, each in its own transaction: the campaigns' tips interleave.
         for first in range(0, len(mine), 4):
@@ -36,4 +40,5 @@ async def main(url: str, key_file: str, part: int, parts: int, background: int, 
 
 if __name__ == "__main__":
     url, key_file, part, parts, background, start = sys.argv[1:7]
-    asyncio.run(main(url, key_file, int(part), int(parts), int(background), start))
+    wait_for(start)
+    asyncio.run(main(url, key_file, int(part), int(parts), int(background)))

@@ -185,8 +185,8 @@ def expected_alerts(specs: Sequence[Spec], rules: AlertRules | None = None) -> l
         keys = list(s.indicators())
         if s.commune_code:
             keys.append(("pretext_commune", f"{s.pretext}@{s.commune_code}"))
-        for key in keys:
-            keyed.setdefault(key, []).append(s)
+        for pair in keys:
+            keyed.setdefault(pair, []).append(s)
     out: list[tuple[datetime, str, str, int]] = []
     for (kind, key), tips in keyed.items():
         rule = rules.rule(kind)

@@ -18,7 +18,7 @@ from bot.settings import Settings
 from storage import alerts_views as views
 from storage.alerts import AlertRules, Rule
 from storage.alerts_schema import alert_tips, alerts, awareness_drafts
-from storage.crypto import cipher_from_file
+from storage.crypto import Cipher, cipher_from_file
 from storage.db import Database
 from storage.indicators import key_of
 from storage.reference_schema import blocklist
@@ -37,7 +37,7 @@ def raised(conn: sa.Connection) -> list[tuple[str, str, int, int]]:
     return [(r.kind, r.key, r.tips, r.seq) for r in rows]
 
 
-def keyed(cipher, expected: list[tuple[str, str, int]]) -> list[tuple[str, str, int, int]]:  # type: ignore[no-untyped-def]
+def keyed(cipher: Cipher, expected: list[tuple[str, str, int]]) -> list[tuple[str, str, int, int]]:
     return [(kind, key if kind == "pretext_commune" else key_of(cipher, kind, key), n, 1) for kind, key, n in expected]
 
 
