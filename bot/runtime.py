@@ -22,6 +22,7 @@ from handlers.flowload import DEFAULT_FLOWS_DIR, FlowRegistry
 from handlers.handoff import HandoffConfig
 from handlers.handoff_texts import WorkingHours
 from nlu.api import NluEngine, default_engine
+from storage.alerts import AlertRules
 from storage.cases import CaseTargets, backfill_cases
 from storage.crypto import Cipher, CryptoError, cipher_from_file
 from storage.db import Database
@@ -132,7 +133,8 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
         max_text_chars=settings.bot.max_text_chars,
         reference_prefix=settings.bot.reference_prefix,
         case_targets=CaseTargets(harm_minutes=settings.workflow.first_action_minutes_harm,
-                                 urgent_minutes=settings.workflow.first_action_minutes_urgent),
+                                 urgent_minutes=settings.workflow.first_action_minutes_urgent,
+                                 alerts=AlertRules.from_mapping(settings.alerts.model_dump())),
         handoff=HandoffConfig(hours=WorkingHours.parse(settings.console.working_days, settings.console.working_hours),
                               idle_minutes=settings.console.handoff_idle_minutes),
         variables={"police_name": province.police_name, "province_name": province.name,

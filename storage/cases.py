@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from storage.alerts import AlertRules, on_tip
 from storage.crypto import Cipher
 from storage.schema import tips
 from storage.units import route_tip
@@ -35,6 +36,8 @@ class CaseTargets:
 
     harm_minutes: int = 15
     urgent_minutes: int = 60
+    # Campaign alerts counted as the tip is filed (storage.alerts); settings ``alerts``.
+    alerts: AlertRules = field(default_factory=AlertRules)
 
 
 def fold(text: str) -> str:
@@ -109,6 +112,9 @@ def open_case(conn: sa.Connection, *, tip_id: int, reference: str, kind: str, ch
     terms = indicator_terms(indicators) + (word_terms(text) if isinstance(text, str) else [])
     if terms:
         conn.execute(sa.insert(tip_terms), [{"term": t, "tip_id": tip_id} for t in hashed(cipher, terms)])
+    # Same transaction: a tip is counted towards its campaigns exactly when it exists.
+    on_tip(conn, tip_id=tip_id, indicators=indicators, pretext=_code(slots.get("pretext")),
+           commune_code=routing.commune_code, now=now, rules=targets.alerts, cipher=cipher)
 
 
 def forget_terms(conn: sa.Connection, *, tip_id: int) -> None:

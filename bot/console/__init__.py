@@ -11,6 +11,9 @@ the console is its own module with its own router, templates and ``locale/en_<pa
 - :mod:`bot.console.export` — a tip or its cluster as an evidence bundle for investigators
 - :mod:`bot.console.conversation` — questions to the parent and the live "gặp cán bộ" hand-off
 - :mod:`bot.console.audit_pages` — supervisors read and filter the audit log
+- :mod:`bot.console.dashboard` — the dashboard (charts, exports) and the monthly report to the People's Committee
+- :mod:`bot.console.alerts_pages` — campaign alerts: acknowledge, blocklist, awareness drafts
+- :mod:`bot.console.agency_pages` — schools' and communes' incident reports; their binding and directory reviews
 - :mod:`bot.console.content_flows` / ``content_preview`` — admins edit, preview, publish and roll back the flows
 - :mod:`bot.console.content_faq`, ``content_directory``, ``content_units``, ``content_lists`` — FAQ, school
   directory (CSV import with progress), police units, blocklist and reference domains
@@ -32,8 +35,9 @@ from bot.webchat.security import BASE_HEADERS
 log = logging.getLogger(__name__)
 
 # The console's parts, in the order their routes are matched. Each module has ``make_router(runtime, renderer)``.
-PARTS = ("login", "queue_pages", "tip_pages", "tip_actions", "export", "conversation", "audit_pages", "content_flows",
-         "content_preview", "content_faq", "content_directory", "content_units", "content_lists", "broadcasts")
+PARTS = ("login", "queue_pages", "tip_pages", "tip_actions", "export", "conversation", "audit_pages", "dashboard",
+         "alerts_pages", "agency_pages", "content_flows", "content_preview", "content_faq", "content_directory",
+         "content_units", "content_lists", "broadcasts")
 
 
 def make_router(runtime: Runtime) -> APIRouter:
