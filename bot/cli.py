@@ -135,6 +135,9 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
         from bot.delivery import delivery_services
 
         services += delivery_services(runtime)  # questions, hand-off and outcome notices to parents
+        from bot.console.alerts_telegram import alert_services
+
+        services += alert_services(runtime)  # new campaign alerts to the officers' Telegram group
         app = create_app(runtime, services=services)
         if telegram is not None:
             from bot.channels.telegram import make_router as telegram_router
