@@ -6,15 +6,14 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bot.settings import ConfigError, Settings, load_settings
-
 if TYPE_CHECKING:
+    from bot.settings import Settings
     from storage.db import Database
 
 T = TypeVar("T")
@@ -34,6 +33,8 @@ class Ctx:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from bot.settings import ConfigError, load_settings
+
             try:
                 self._settings = load_settings(self.config)
             except ConfigError as exc:
@@ -62,7 +63,60 @@ async def open_database(settings: Settings) -> Database:
     return database
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose subcommands' modules are imported only when one of them runs.
+
+    ``hotline --help`` and ``hotline serve`` must not pay for importing every other command's dependencies
+    (checks, imaging, argon2, SQLAlchemy: over a second). Each lazy entry records its one-line help so the
+    listing needs no import; tests/perf/test_startup.py checks the recorded lines against the real commands.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[Callable[[], click.Command], str]] = {}
+
+    def add_lazy(self, name: str, load: Callable[[], click.Command], summary: str) -> None:
+        """Register ``name``; ``load()`` imports and returns the command the first time it is needed."""
+        self.lazy[name] = (load, summary)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            self.add_command(self.lazy[cmd_name][0](), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names), default=0)
+        rows = []
+        for name in names:
+            if name in self.commands:
+                if not self.commands[name].hidden:
+                    rows.append((name, self.commands[name].get_short_help_str(limit)))
+            else:
+                rows.append((name, click.Command(name, help=self.lazy[name][1]).get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _lazy(target: str) -> Callable[[], click.Command]:
+    """``"module:attribute"`` → a loader importing it on first use."""
+
+    def load() -> click.Command:
+        import importlib
+
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command), target
+        return command
+
+    return load
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "-c", type=click.Path(dir_okay=False), default=None,
               help="config file (default: $HOTLINE_CONFIG or ./config.yaml)")
 @click.pass_context
@@ -146,9 +200,15 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
         tune_for_serving()
         config = uvicorn.Config(app, host=host or settings.server.host, port=port or settings.server.port,
                                 log_level="info", lifespan="on", **UVICORN_LOGGING)
-        click.echo(f"Hotline listening on http://{config.host}:{config.port}/  (Ctrl-C to stop)")
+
+        class Announcing(uvicorn.Server):
+            async def startup(self, sockets: list[Any] | None = None) -> None:
+                await super().startup(sockets)
+                if self.started:  # bound, and the app's start-up has run: a request now gets its answer
+                    click.echo(f"Hotline listening on http://{config.host}:{config.port}/  (Ctrl-C to stop)")
+
         hand_signals_to_the_server()
-        await uvicorn.Server(config).serve()
+        await Announcing(config).serve()
 
     _run(main())
 
@@ -295,30 +355,48 @@ def tips_show(obj: Ctx, reference: str) -> None:
     click.echo(json.dumps(tip, ensure_ascii=False, indent=2, default=str))
 
 
-def _register() -> None:
-    from bot.cli_apikeys import apikeys_group
-    from bot.cli_broadcast import broadcast_group
-    from bot.cli_check import blocklist_group, import_group
-    from bot.cli_evidence import check_command  # `hotline check`, with --image/--apk
-    from bot.cli_intake import forwarder_command, outbox_group, units_import_command
-    from bot.cli_nlu import nlu_group
-    from bot.cli_privacy import (
-        audit_command,
-        blocks,
-        export_subject_command,
-        keys,
-        retention,
-    )
-    from bot.cli_telegram import telegram_group
-    from bot.cli_users import users_group
-    from bot.cli_zalo import zalo_group
+def _import_group() -> click.Command:
+    from bot.cli_check import import_group
+    from bot.cli_intake import units_import_command
 
     import_group.add_command(units_import_command)  # hotline import units FILE.csv
-    cli.add_command(broadcast_group)  # hotline broadcast send/status/pause/resume/cancel
-    for command in (check_command, import_group, blocklist_group, forwarder_command, outbox_group, telegram_group,
-                    zalo_group, nlu_group,
-                    keys, retention, export_subject_command, blocks, audit_command, apikeys_group, users_group):
-        cli.add_command(command)
+    return import_group
+
+
+# Commands defined in other modules: name → (where it lives, its one-line help). A new command is added here;
+# tests/perf/test_startup.py fails if a line no longer matches the command's own help.
+LAZY_COMMANDS: dict[str, tuple[str | Callable[[], click.Command], str]] = {
+    "agency": ("bot.cli_report:agency_group", "Reporter accounts of schools and communes."),
+    "apikeys": ("bot.cli_apikeys:apikeys_group", "API keys of integrations (POST /api/v1/messages)."),
+    "audit": ("bot.cli_privacy:audit_command", "The newest audit-log entries."),
+    "blocklist": ("bot.cli_check:blocklist_group", "The police-confirmed blocklist of scam numbers and domains."),
+    "blocks": ("bot.cli_privacy:blocks", "Chats blocked for abuse."),
+    "broadcast": ("bot.cli_broadcast:broadcast_group",
+                  "Awareness warnings to subscribed parents (sent by the running `hotline serve`)."),
+    "check": ("bot.cli_evidence:check_command",
+              "Is this call / link / message / screenshot / app from the school real? Explains; opens nothing."),
+    "export-subject": ("bot.cli_privacy:export_subject_command",
+                       "Print, as JSON, everything held about one person (data-subject access request)."),
+    "forwarder": ("bot.cli_intake:forwarder_command",
+                  "Deliver confirmed tips to the police sinks until SIGTERM / Ctrl-C (any number may run at once)."),
+    "import": (_import_group, "Load reference data from CSV files (UTF-8; bad rows are reported and skipped)."),
+    "keys": ("bot.cli_privacy:keys", "Encryption keys for personal data at rest."),
+    "nlu": ("bot.cli_nlu:nlu_group",
+            "Intents and entities: train the classifier, parse a message, evaluate on a Rasa-format file."),
+    "outbox": ("bot.cli_intake:outbox_group", "Tips on their way to the police: what is waiting, delivered or dead."),
+    "report": ("bot.cli_report:report_group", "Reports to the provincial People's Committee."),
+    "retention": ("bot.cli_privacy:retention", "Keep personal data only as long as needed."),
+    "telegram": ("bot.cli_telegram:telegram_group", "Telegram channel: webhook registration and bot status."),
+    "users": ("bot.cli_users:users_group",
+              "Console accounts (officers, supervisors, admins) who sign in at /console/login."),
+    "zalo": ("bot.cli_zalo:zalo_group", "Zalo Official Account channel: authorisation, tokens and status."),
+}
+
+
+def _register() -> None:
+    assert isinstance(cli, LazyGroup)
+    for name, (target, summary) in LAZY_COMMANDS.items():
+        cli.add_lazy(name, _lazy(target) if isinstance(target, str) else target, summary)
 
 
 _register()
@@ -333,17 +411,21 @@ def _database_fault(exc: BaseException) -> bool:
 
 
 def main() -> None:
-    from bot.dbcheck import DatabaseUnavailable
-    from storage.crypto import CryptoError
-
     try:
         cli()
-    except ConfigError as exc:  # raised after settings loaded (e.g. a sink missing its URL)
-        click.echo(str(exc).splitlines()[0], err=True)
-        sys.exit(2)
-    except CryptoError as exc:  # keys from configuration that do not decode
-        click.echo(f"config: security: {exc}", err=True)
-        sys.exit(2)
-    except DatabaseUnavailable as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    except Exception as exc:
+        # Imported only on the way out: `hotline --help` must not load SQLAlchemy or cryptography.
+        from bot.dbcheck import DatabaseUnavailable
+        from bot.settings import ConfigError
+        from storage.crypto import CryptoError
+
+        if isinstance(exc, ConfigError):  # raised after settings loaded (e.g. a sink missing its URL)
+            click.echo(str(exc).splitlines()[0], err=True)
+            sys.exit(2)
+        if isinstance(exc, CryptoError):  # keys from configuration that do not decode
+            click.echo(f"config: security: {exc}", err=True)
+            sys.exit(2)
+        if isinstance(exc, DatabaseUnavailable):
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+        raise

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from nlu import artefact
 from nlu.entities import extract_entities
 from nlu.features import views
 from nlu.model import Hyper, IntentModel, ModelFormatError
@@ -56,6 +57,11 @@ class NluEngine:
         self.trained_seconds = trained_seconds
 
     @property
+    def fingerprint(self) -> dict[str, str] | None:
+        """What the model was trained from (see :mod:`nlu.artefact`); None for files saved before it was kept."""
+        return self._model.fingerprint
+
+    @property
     def intents(self) -> tuple[str, ...]:
         """The intents this engine can predict, sorted."""
         return self._model.classes
@@ -64,6 +70,7 @@ class NluEngine:
     def train(cls, path: Path = DEFAULT_TRAINING_FILE, *, hyper: Hyper | None = None) -> NluEngine:
         """Train on a Rasa-format NLU file (a few seconds on one CPU core)."""
         started = time.perf_counter()
+        stamp = artefact.fingerprint(path)  # before reading: an edit during training leaves it stale, not wrong
         examples = load_examples(path)
         docs, labels, groups = [], [], []
         for i, e in enumerate(examples):
@@ -78,6 +85,7 @@ class NluEngine:
                 labels.append(e.intent)
                 groups.append(i)
         model = IntentModel.fit(docs, labels, hyper or Hyper(), groups)
+        model.fingerprint = stamp.as_meta()
         return cls(model, trained_seconds=time.perf_counter() - started)
 
     def save(self, path: Path) -> None:
@@ -99,16 +107,35 @@ class NluEngine:
 
 
 def default_engine(model_path: Path | None = None) -> NluEngine:
-    """The saved model if it exists and is newer than the shipped training data, else a freshly trained one."""
+    """The first current model of ``model_path`` and the one shipped in the package, else one trained now.
+
+    ``model_path`` (``nlu.model_path``, written by ``hotline nlu train``) counts when it is newer than the
+    training data and was trained by this code (from the shipped data, or another file given to ``--data``).
+    The shipped ``nlu/model/intent.npz`` counts when its fingerprint matches this code and data exactly, so a
+    fresh install answers at once; training (seconds to minutes) happens only in a tree whose nlu/ was edited.
+    """
     path = model_path or DEFAULT_MODEL_PATH
     try:
         if path.stat().st_mtime >= DEFAULT_TRAINING_FILE.stat().st_mtime:
-            return NluEngine.load(path)
-        log.info("nlu model %s is older than %s; retraining", path, DEFAULT_TRAINING_FILE.name)
+            engine = NluEngine.load(path)
+            recorded = engine.fingerprint
+            if recorded and (artefact.matches(recorded) or artefact.matches(recorded, check_data=False)):
+                return engine
+            log.info("nlu model %s was trained by other code; not used", path)
+        else:
+            log.info("nlu model %s is older than %s; not used", path, DEFAULT_TRAINING_FILE.name)
     except FileNotFoundError:
         pass
     except ModelFormatError as exc:
-        log.warning("nlu model not usable, retraining: %s", exc)
+        log.warning("nlu model not usable: %s", exc)
+    try:
+        shipped = NluEngine.load(artefact.ARTEFACT)
+        if artefact.matches(shipped.fingerprint):
+            return shipped
+        log.warning("%s does not match nlu/ and its data; training now (rebuild it: %s)",
+                    artefact.ARTEFACT, artefact.REBUILD)
+    except (FileNotFoundError, ModelFormatError) as exc:
+        log.warning("no shipped nlu model (%s); training now", exc)
     return NluEngine.train()
 
 

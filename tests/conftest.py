@@ -56,15 +56,23 @@ async def _drop_pg_database(admin_url: str, url: str) -> None:
 
 
 REPO = Path(__file__).resolve().parents[1]
-# One trained intent model for the whole test run (training takes seconds; every server start would repeat it).
+# One intent model for the whole test run, handed to every in-process runtime and every `hotline` subprocess
+# (tests/e2e/servers.py env_for sets HOTLINE_NLU__MODEL_PATH from it). It is the model shipped in nlu/model/ when
+# that one matches the code; in a tree whose nlu/ was edited it is trained once here, under a lock so parallel
+# workers (pytest -n) share one training, and saved to this path.
 TEST_NLU_MODEL = REPO / "var" / "test-nlu-model.npz"
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _trained_nlu_model() -> None:
+    import fcntl
+
     from bot.runtime import load_nlu
 
-    load_nlu(TEST_NLU_MODEL)
+    TEST_NLU_MODEL.parent.mkdir(parents=True, exist_ok=True)
+    with (TEST_NLU_MODEL.parent / "test-nlu-model.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        load_nlu(TEST_NLU_MODEL)
     os.environ["HOTLINE_TEST_NLU_MODEL"] = str(TEST_NLU_MODEL)
 
 
