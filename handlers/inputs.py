@@ -16,7 +16,7 @@ from handlers.commands import EXPLICIT_SKIP
 from handlers.flowload import FlowSet
 from handlers.flowspec import AnyStep, AskStep, ChoiceStep, MenuStep, MessageStep, Option, SubmitStep
 from handlers.freetext import FreeText
-from handlers.matching import exact_option, is_exclusive, match_option
+from handlers.matching import exact_option, is_exclusive
 from handlers.messages import Attachment, Button, OutboundMessage
 from handlers.schoolslot import read_school, school_by_id
 from handlers.texts import fill, say
@@ -39,11 +39,11 @@ class StepInputs(FreeText):
         if isinstance(step, MenuStep | MessageStep):
             options = step.options
             long_text = msg.payload is None and len(norm.split()) > 3
-            chosen = None if long_text and self.understand else match_option(options, msg.payload, norm, turn.locale)
+            chosen = None if long_text and self.understand else self._pick(options, msg.payload, norm)
             if chosen is None and msg.payload is None and norm and self.understand is not None:
                 if self._on_intent(turn, flows, self._parse(turn, turn.text), first_contact):
                     return
-                chosen = match_option(options, None, norm, turn.locale) if long_text else None
+                chosen = self._pick(options, None, norm) if long_text else None
             if chosen is None:
                 if msg.payload is not None:
                     turn.say("unknown_button")
@@ -70,6 +70,14 @@ class StepInputs(FreeText):
             turn.state["urgent"] = True
         target = option.next or (step.next if isinstance(step, MessageStep) else "menu")
         self._advance(turn, flows, step, target, carry=option.carry)
+
+    @staticmethod
+    def _pick(options: tuple[Option, ...], payload: str | None, norm: str) -> Option | None:
+        """A button, or an option named in words — not one named only to be denied ("không, không báo cáo")."""
+        chosen = exact_option(options, payload, norm)
+        if chosen is not None or payload is not None or not norm:
+            return chosen
+        return read_choice(options, norm, read_harm(norm)).option
 
     # ----- answers to questions -------------------------------------------------------------------------
     def _answered(self, turn: Turn, flows: FlowSet, step: AskStep | ChoiceStep, target: str) -> None:

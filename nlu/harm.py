@@ -46,7 +46,7 @@ _SHARED = tuple(re.compile(p) for p in (
     rf"\b{_GIVE}\s+(?:\w+\s+){{0,3}}?{_CODE}(?:\s+\w+){{0,6}}?\s+{_DONE}",
     rf"\b(?:toi|minh|em|me|vo|chong|bo|con)\s+(?:da\s+|lo\s+|vua\s+)?{_GIVE}\s+(?:\w+\s+){{0,2}}?{_CODE}",
     rf"{_CODE}(?:\s+\w+){{0,4}}?\s+(?:da|vua|lo)\s+(?:\w+\s+)?{_GIVE}\b",
-    rf"\b(?:nhap|dien|go)\s+(?:\w+\s+){{0,2}}?{_CODE}(?=.*\b{_DONE})",
+    rf"\b(?:nhap|dien|go)\s+(?:\w+\s+){{0,2}}?{_CODE}(?=[^.!?]{{0,80}}\b{_DONE})",
     rf"\b(?:lo|da|vua)\b[^.,;!?]{{0,40}}?\b(?:nhap|dien|go)\s+(?:\w+\s+){{0,2}}?{_CODE}",
     r"\b(?:gave|shared|sent|told|read)\s+(?:them\s+|him\s+|her\s+)?(?:the\s+|my\s+)?(?:otp|code|password|card|pin)",
 ))
