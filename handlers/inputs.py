@@ -239,7 +239,7 @@ class StepInputs(FreeText):
         if chosen is None:
             if unsure and (is_yes_no(options) or not step.skippable):
                 # Understood: the parent does not know yet. Say how to find out; nothing to interrupt.
-                turn.say("unsure_answer")
+                turn.say("unsure_money" if step.options == "money_lost" else "unsure_answer")
                 self._reprompt(turn, flows)
             elif command == "skip" or declines(norm):
                 self._declined(turn, flows, step)

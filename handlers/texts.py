@@ -115,11 +115,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "summary_header": {"vi": "Thông tin bạn đã cung cấp:", "en": "What you told me:"},
     "understood_picked": {"vi": "Tôi ghi nhận: {items}.", "en": "Noted: {items}."},
     "understood_also": {"vi": "Tôi ghi nhận thêm:", "en": "I also noted:"},
-    "unsure_answer": {
+    "unsure_money": {
         "vi": "Không sao. Bạn hãy xem ứng dụng ngân hàng hoặc tin nhắn biến động số dư, rồi chọn câu trả lời "
         "bên dưới. Nếu thấy giao dịch lạ, hãy gọi ngay tổng đài ngân hàng để khóa tài khoản.",
         "en": "That's all right. Check your banking app or balance messages, then choose an answer below. If you "
         "see a transfer you did not make, call your bank's hotline now to lock the account.",
+    },
+    "unsure_answer": {
+        "vi": "Không sao. Hãy chọn câu trả lời gần đúng nhất bên dưới; bạn sửa được ở bước xác nhận.",
+        "en": "That's all right. Choose the closest answer below; you can change it at the confirmation step.",
     },
     "needed_way_out": {
         "vi": "Câu này cần để tiếp tục. Nếu bạn không có câu trả lời, bạn có thể quay lại hoặc về menu chính.",
