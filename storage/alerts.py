@@ -12,6 +12,8 @@ that files a tip (:func:`storage.cases.open_case`) and, for each key of the tip,
    tip to the running one. A campaign runs until ``campaign_gap_hours`` pass without the window at the
    threshold; tips of the key meanwhile join it.
 
+Tips may arrive out of time order (two processes, a retried transaction): a tip older than the newest one seen
+checks the windows ending after it from the tips themselves, so the result is the same as in time order.
 ``alerts`` has a unique (kind, key, seq), and the counter row's lock decides ``seq``: one alert per campaign,
 never one per process. Reporters count once each (one parent filing five times is one reporter); only a short
 hash of their keyed chat hash is kept in the window.
