@@ -1,8 +1,8 @@
 """The monthly report's figures: a month of the whole province against the month before, as rows ready to lay out.
 
 Built from :func:`storage.stats.dashboard` (province-wide, as the system) plus what the police did in the month:
-tips closed by outcome, numbers and domains put on the blocklist, campaign alerts, awareness warnings drafted
-and sent. Counts only: the report carries no personal data and names no number, domain or account.
+tips closed by outcome, numbers and domains put on the blocklist, campaign alerts, awareness warnings drafted,
+broadcast and delivered. Counts only: the report carries no personal data and names no number, domain or account.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from storage import stats
 from storage.alerts_schema import alerts, awareness_drafts
+from storage.content_schema import broadcast_deliveries, broadcasts
 from storage.crypto import Cipher
 from storage.reference_schema import blocklist
 from storage.workflow import SYSTEM
@@ -101,8 +102,12 @@ def _actions(conn: sa.Connection, period: stats.Period) -> dict[str, Any]:
             alerts.c.raised_at >= period.since, alerts.c.raised_at < period.until)),
         "drafted": _count(conn, sa.select(sa.func.count()).select_from(awareness_drafts).where(
             d.created_at >= period.since, d.created_at < period.until)),
-        "sent": _count(conn, sa.select(sa.func.count()).select_from(awareness_drafts).where(
-            d.sent_at >= period.since, d.sent_at < period.until)),
+        # The broadcasts (issue 13) send the warnings: campaigns started, and messages that reached a parent.
+        "broadcasts": _count(conn, sa.select(sa.func.count()).select_from(broadcasts).where(
+            broadcasts.c.started_at >= period.since, broadcasts.c.started_at < period.until)),
+        "sent": _count(conn, sa.select(sa.func.count()).select_from(broadcast_deliveries).where(
+            broadcast_deliveries.c.status == "sent", broadcast_deliveries.c.sent_at >= period.since,
+            broadcast_deliveries.c.sent_at < period.until)),
     }
 
 
@@ -153,7 +158,8 @@ def build_report(conn: sa.Connection, *, year: int, month: int, cipher: Cipher, 
         Row("Tên miền đưa vào danh sách cảnh báo", acts["blocked"].get("domain", 0),
             acts_before["blocked"].get("domain", 0)),
         Row("Thông báo cảnh báo đã soạn", acts["drafted"], acts_before["drafted"]),
-        Row("Thông báo cảnh báo đã gửi tới người dân", acts["sent"], acts_before["sent"]),
+        Row("Đợt thông báo cảnh báo đã phát", acts["broadcasts"], acts_before["broadcasts"]),
+        Row("Tin nhắn cảnh báo đã tới phụ huynh", acts["sent"], acts_before["sent"]),
         Row("Câu hỏi xác minh đã gửi phụ huynh", f["questions_sent"], fb["questions_sent"]),
         Row("Tin báo phụ huynh đã trả lời", f["tips_answered"], fb["tips_answered"]),
         Row("Tỷ lệ trả lời (%)", round(rate * 100, 1) if rate is not None else None,
