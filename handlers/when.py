@@ -42,6 +42,7 @@ _PARTS = {"sang": 9, "trua": 12, "chieu": 15, "toi": 19, "dem": 22}
 _WRITTEN = {"sang": "sáng", "toi": "tối", "dem": "đêm"}
 _NEAR_TIME = re.compile(r"^\s*(?:nay|qua|hom|som|khoang|tam|luc|thu|muon|\d)|\d\s*(?:h|gio|ruoi)?\s*$")
 _NUMBER_WORDS = {"mot": 1, "hai": 2, "ba": 3, "nua": 0.5}
+_NEW_DAY_HOUR = 4  # before 04:00 "hôm nay" may still mean the day that just ended
 _MARKER = re.compile(r"\b(?:a khong|a nham|nham|y (?:toi |minh |em )?la)\b")
 
 
@@ -115,9 +116,11 @@ def _read(norm: str, text: str, now: datetime) -> datetime:
         raise NoTime()
     moment = datetime(day.year, day.month, day.day, hour if hour is not None else 0, minute, tzinfo=VN_TZ)
     if moment > now + timedelta(minutes=5):
-        if dm or today_said or wd:
+        # "9h" said at 8:00 means yesterday 9:00; so does "hôm nay 9h" said at half past midnight, when the day
+        # that just ended is still "today" to someone who has not slept.
+        if dm or wd or (today_said and now.hour >= _NEW_DAY_HOUR):
             raise NoTime(future=True)
-        moment -= timedelta(days=1)  # "9h" said at 8:00 means yesterday 9:00
+        moment -= timedelta(days=1)
     return moment
 
 
