@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nlu import api
+from nlu import api, artefact
 from nlu.api import DEFAULT_TRAINING_FILE, LOW_CONFIDENCE, NluEngine, default_engine, evaluate
 from nlu.model import ModelFormatError
 from nlu.normalize import fold
@@ -134,7 +134,7 @@ def test_default_engine_retrains_when_the_data_is_newer_or_the_file_is_bad(
         return engine
 
     monkeypatch.setattr(api.NluEngine, "train", classmethod(fake_train))
-    monkeypatch.setattr(api.artefact, "ARTEFACT", tmp_path / "not-shipped.npz")  # else the shipped model answers
+    monkeypatch.setattr(artefact, "ARTEFACT", tmp_path / "not-shipped.npz")  # else the shipped model answers
     stale = tmp_path / "stale.npz"
     engine.save(stale)
     old = DEFAULT_TRAINING_FILE.stat().st_mtime - 3600
