@@ -105,6 +105,8 @@ def read_choice(options: tuple[Option, ...], norm: str, harm: Harm, set_name: st
     facts = list(harm.positions)
     if is_yes_no(options):
         answer = polarity(norm, facts)
+        if answer is None and harm.denied:
+            answer = "no"  # "tôi đã cảnh giác nên không chuyển": the denied act answers the question
         if answer in ("yes", "no"):
             return Choice(_by_id(options, answer))
         if answer == "unsure":

@@ -31,7 +31,7 @@ _INSTALL = r"(?:cai dat|cai|tai(?! khoan)(?: ve| xuong)?)"
 _MONEY = tuple(re.compile(p) for p in (
     rf"\b{_PAST}\s+(?:(?!{_ASKING}\b)\w+\s+){{0,2}}?{_MONEY_VERB}\b",
     rf"\b{_MONEY_VERB}\b(?:\s+\w+){{0,6}}?\s+(?:mat roi\b|{_DONE})",
-    rf"\bmat\s+(?:het\s+|sach\s+|toi\s+|khoang\s+|tam\s+|gan\s+|may\s+)?(?:{_AMOUNT}|sach|het|roi)",
+    rf"\bmat\s+(?:het\s+|sach\s+|toi\s+|khoang\s+|tam\s+|gan\s+|may\s+)?(?:{_AMOUNT}|sach|het)",
     r"\bbi\s+lua\s+(?:mat|het|lay|\d|zmoney|roi|tien)",
     r"\bbi\s+(?:tru|rut|lay|cuom|chiem doat|hack|mat)\b",
     r"\btai khoan\b(?:\s+\w+){0,3}?\s+(?:bi|da|vua)\s+(?:tru|rut|mat|lay|chuyen di|hack|tru tien)",
@@ -41,6 +41,11 @@ _MONEY = tuple(re.compile(p) for p in (
     r"\btien\b(?:\s+\w+){0,3}?\s+(?:mat|bay|bi (?:tru|rut|lay|chuyen di))\b",
     r"\b(?:sent|transferred|lost|paid)\b(?:\s+\w+){0,3}?\s+(?:money|\d|dong|vnd|million)|\bmoney\s+(?:is\s+|was\s+)?(?:gone|taken|stolen)",
 ))
+# "mất rồi" on its own or after its subject is money gone; after another verb it is only "oh no" ("lỡ cài ứng
+# dụng giả mất rồi", "quên mất rồi").
+_LOST_ALONE = re.compile(r"\bmat\s+roi\b")
+_OTHER_VERB = re.compile(r"\b(?:cai|tai|doc|dua|gui|nhap|bam|quen|xoa|lam|noi|ngu|cho|dien|go)\b")
+_MONEY_WORD = re.compile(r"\b(?:tien|trieu|nghin|zmoney|chuyen|tai khoan|the)\b|\d")
 _SHARED = tuple(re.compile(p) for p in (
     rf"\b{_PAST}\s+(?:\w+\s+)?{_GIVE}\s+(?:\w+\s+){{0,3}}?{_CODE}",
     rf"\b{_GIVE}\s+(?:\w+\s+){{0,3}}?{_CODE}(?:\s+\w+){{0,6}}?\s+{_DONE}",
@@ -65,7 +70,7 @@ _CODE_KIND = (("otp", re.compile(r"\b(?:otp|zotp|pin|ma xac (?:thuc|nhan|minh)|m
                 ("password", re.compile(r"\b(?:mat khau|password|thong tin dang nhap)\b")),
                 ("card", re.compile(r"\b(?:so the|zcard|thong tin the|card)\b")))
 # A denied act with its object left out: "họ đòi OTP nhưng tôi không đưa", "mình không đọc".
-_DENIABLE = re.compile(r"\b(?:dua|doc|chuyen|cai|gui|nhap|cung cap|mat|tru|cho|noi|bam|ck|nap|tai)\b")
+_DENIABLE = re.compile(r"\b(?:dua|doc|chuyen|cai|gui|nhap|cung cap|mat|tru|cho|noi|bam|ck|nap|tai|lam)\b")
 _ASK_BEFORE = re.compile(rf"\b{_ASKING}\b(?:\s+\w+)?\s*$")
 
 
@@ -117,6 +122,11 @@ def read_harm(norm: str) -> Harm:
         return Harm()
     spans = scopes(norm)
     money, money_denied, money_asked = _matches(norm, _MONEY, spans)
+    alone, _alone_denied, _alone_asked = _matches(norm, (_LOST_ALONE,), spans)
+    for start in alone:
+        before = norm[max(norm.rfind(p, 0, start) for p in (",", ".", ";", "!", "?")) + 1 : start]
+        if _MONEY_WORD.search(before) or not _OTHER_VERB.search(before):
+            money.append(start)
     given, given_denied, given_asked = _matches(norm, _SHARED, spans)
     if not given and any(asserted(spans, m.start()) for m in _CODE_NAMED.finditer(norm)):
         elided, elided_denied, _asked = _matches(norm, (_SHARED_ELIDED,), spans)

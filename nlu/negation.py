@@ -244,12 +244,14 @@ _UNSURE = re.compile(
     r"\b(?:khong|chua) (?:chac|biet|ro|nho|kiem tra|xem|dam chac|check)\b|\bde (?:toi |minh |em )?(?:kiem tra|xem)\b"
     r"|\bphan van\b|\bnot sure\b|\bdon'?t know\b|\bidk\b|\bkhong hieu\b|\bkhong dam noi\b"
 )
-_HEDGES = re.compile(r"^(?:(?:hinh nhu|chac chan|chac|co le|nghe nhu|ve nhu|probably|maybe|i think)(?: la)?\s+)+")
+_HEDGES = re.compile(r"^(?:(?:hinh nhu|chac chan|chac|co le|nghe nhu|ve nhu|probably|maybe|i think"
+                     r"|may qua|may ma|may thay|rat may|cung may)(?: la)?\s+)+")
 _LEAD_PARTICLES = frozenset({"a", "u", "thi", "the", "vang", "da", "oi", "ah", "uhm", "um", "ok", "oke", "well",
                              "thoi", "cung", "vay", "nhu"})
 _YES_WORDS = frozenset({"co", "roi", "vang", "u", "uh", "um", "uk", "ok", "oke", "okay", "dung", "phai", "yes",
                         "yep", "yeah", "yup", "duoc", "mat", "bi", "da", "sure", "correct", "r"})
 _NO_WORDS = frozenset({"khong", "chua", "nope", "no", "khoi", "chang"})
+_STILL = frozenset({"van", "cung", "hoan toan", "that", "that su"})  # adverbs before a negation: "vẫn chưa"
 _STILL_FINE = re.compile(r"\b(?:van con|con nguyen|van an toan|van binh thuong|chua sao)\b")
 _CORRECTION = re.compile(r"\b(?:a khong|a nham|nham|y (?:toi |minh |em )?la|sorry|xin loi|sua lai|noi lai)\b")
 
@@ -271,8 +273,9 @@ def _clause_polarity(clause: list[_Tok], spans: list[Span], facts: list[int]) ->
     words = hedged.split()
     while len(words) > 1 and words[0] in _LEAD_PARTICLES and words[1] in (_NO_WORDS | _YES_WORDS):
         words = words[1:]  # "dạ chưa", "à không", "cũng được": the particle is politeness
-    while len(words) > 1 and words[0] in _PRONOUNS and words[1] in (_NEGATORS | _UNREAL | {"dau", "cha", "van"}):
-        words = words[1:]  # "tôi chưa mất", "tôi suýt chuyển": the subject, then the answer
+    while len(words) > 1 and words[0] in _PRONOUNS | _STILL and words[1] in (
+            _NEGATORS | _UNREAL | _STILL | {"dau", "cha"}):
+        words = words[1:]  # "tôi chưa mất", "mình vẫn chưa mất", "tôi suýt chuyển": the subject, then the answer
     if not words:
         return None
     rest = clause[len(clause) - len(words):]  # the clause after its hedge and particles
