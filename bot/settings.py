@@ -270,6 +270,8 @@ class BroadcastSettings(_Section):
     """Awareness broadcasts to subscribed parents (bot/broadcast_delivery.py)."""
 
     # Messages per second per platform, under its limit (Telegram allows about 30/s overall).
+    # Telegram: the channel's own limiter (28, each call counted until it returns) keeps the hard limit;
+    # bench/bench_broadcast.py measures the rate reached.
     per_second: dict[str, float] = Field(default_factory=lambda: {"telegram": 28.0, "zalo": 8.0, "web": 50.0})
     default_per_second: float = Field(default=10.0, gt=0, le=1000)
     in_flight: int = Field(default=4, ge=1, le=64)  # sends waiting for their platform's answer at once

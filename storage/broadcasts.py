@@ -143,7 +143,9 @@ def start_due(conn: sa.Connection, *, now: datetime) -> list[int]:
 
 
 _MOVES = {"pause": (("sending", "scheduled"), "paused"), "resume": (("paused",), "sending"),
-          "cancel": (("draft", "scheduled", "sending", "paused"), "cancelled")}
+          "cancel": (("draft", "scheduled", "sending", "paused"), "cancelled"),
+          # An admin's explicit choice: those whose send a crash cut may get it twice rather than not at all.
+          "resend_uncertain": (("sending", "paused", "done"), "sending")}
 
 
 def steer(conn: sa.Connection, *, broadcast_id: int, action: str, actor: str, now: datetime) -> str:
@@ -163,6 +165,15 @@ def steer(conn: sa.Connection, *, broadcast_id: int, action: str, actor: str, no
         values["finished_at"] = now
         conn.execute(sa.update(broadcast_deliveries).where(_D.broadcast_id == broadcast_id, _D.status == "pending")
                      .values(status="cancelled", failure="cancelled"))
+    if action == "resend_uncertain":
+        again = conn.execute(sa.update(broadcast_deliveries).where(
+            _D.broadcast_id == broadcast_id, _D.status == "failed", _D.failure.in_(UNCERTAIN)).values(
+            status="pending", failure=None, next_attempt_at=now, claimed_by=None, claimed_at=None,
+            attempts=_D.attempts + 1)).rowcount
+        if not again:
+            raise BroadcastError("nobody is uncertain")
+        if found.status == "paused":
+            values["status"] = "paused"  # they go out when it is resumed
     conn.execute(sa.update(broadcasts).where(_B.id == broadcast_id).values(**values))
     audit.record(conn, actor=actor, action=f"broadcast.{action}", subject=f"broadcast:{broadcast_id}", now=now)
     return target

@@ -41,7 +41,8 @@ CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "web": "Web chat", "api
 STATUS_NAMES = {"draft": "Nháp", "scheduled": "Đã hẹn giờ", "sending": "Đang gửi", "paused": "Tạm dừng",
                 "done": "Đã gửi xong", "cancelled": "Đã hủy"}
 DONE = {"pause": "Đã tạm dừng.", "resume": "Đã tiếp tục gửi.", "cancel": "Đã hủy: không gửi thêm cho ai.",
-        "created": "Đã bắt đầu gửi.", "scheduled": "Đã hẹn giờ gửi."}
+        "created": "Đã bắt đầu gửi.", "scheduled": "Đã hẹn giờ gửi.",
+        "resend_uncertain": "Sẽ gửi lại cho những người chưa chắc đã nhận."}
 _SPLIT = re.compile(r"[\n,;]+")
 
 

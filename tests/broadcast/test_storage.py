@@ -161,3 +161,25 @@ async def test_visits_wait_and_a_pull_delivers_once(database: Database) -> None:
     assert await database.run(broadcasts.take_for_pull, channel="api", ref=ref, now=now()) == []
     rows = await database.run(lambda c: c.execute(sa.select(broadcast_deliveries.c.status)).scalars().all())
     assert rows == ["sent"]
+
+
+async def test_resending_the_uncertain_is_an_explicit_choice(database: Database) -> None:
+    await subscribe_many(database, CIPHER, channel="telegram", chat_ids=["1", "2"])
+    bid = await database.run(broadcasts.create, title="", text_vi="A", text_en=None, audience=Audience(),
+                             actor="x", now=now())
+    cut = await database.run(broadcasts.claim_next, channel="telegram", owner="A", now=now(), ttl=TTL, cipher=CIPHER)
+    assert isinstance(cut, broadcasts.Claimed)
+    later = now() + TTL * 2
+    other = await database.run(broadcasts.claim_next, channel="telegram", owner="B", now=later, ttl=TTL,
+                               cipher=CIPHER)  # A died mid-send: B takes over
+    assert isinstance(other, broadcasts.Claimed)
+    await database.run(broadcasts.mark_sent, delivery_id=other.id, owner="B", now=later)
+    assert await database.run(broadcasts.housekeeping, now=later, visit_days=14) == [bid]
+    assert (await database.run(broadcasts.progress, broadcast_id=bid, now=later)).uncertain == 1
+    assert await database.run(broadcasts.steer, broadcast_id=bid, action="resend_uncertain", actor="officer:1",
+                              now=later) == "sending"
+    again = await database.run(broadcasts.claim_next, channel="telegram", owner="B", now=later, ttl=TTL,
+                               cipher=CIPHER)
+    assert isinstance(again, broadcasts.Claimed) and again.id == cut.id
+    with pytest.raises(broadcasts.BroadcastError):  # nobody left to resend to
+        await database.run(broadcasts.steer, broadcast_id=bid, action="resend_uncertain", actor="x", now=later)
