@@ -79,8 +79,10 @@ class Conn:
 
 def _pending(db_path: Path) -> tuple[int, int]:
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10) as db:
-        updates = db.execute("SELECT count(*) FROM telegram_updates WHERE processed_at IS NULL").fetchone()[0]
-        outgoing = db.execute("SELECT count(*) FROM telegram_outgoing WHERE status = 'pending'").fetchone()[0]
+        updates = db.execute("SELECT count(*) FROM channel_events WHERE channel = 'telegram'"
+                             " AND processed_at IS NULL").fetchone()[0]
+        outgoing = db.execute("SELECT count(*) FROM channel_outgoing WHERE channel = 'telegram'"
+                              " AND status = 'pending'").fetchone()[0]
     return int(updates), int(outgoing)
 
 

@@ -1,9 +1,10 @@
 """Tables every push channel shares, keyed by channel (SQLAlchemy Core on the shared ``metadata``).
 
 The durable inbound journal, the outgoing queue and the chat leases are one implementation for every
-platform (Zalo today; Telegram keeps its own ``telegram_*`` tables until its adapter moves here). A row
-names its channel ("zalo", ...) and its chat by the keyed hash used everywhere (``chat_ref``), never by the
-platform's id. ``storage/migrations/versions/0010_channels.py`` creates these tables and must match them.
+platform ("telegram", "zalo", "zalo_bot"). A row names its channel and its chat by the keyed hash used
+everywhere (``chat_ref``), never by the platform's id. ``storage/migrations/versions/0010_channels.py``
+creates these tables and must match them; ``0015_telegram_channels.py`` moved Telegram's rows here from its
+former ``telegram_updates`` / ``telegram_outgoing`` / ``telegram_chat_leases`` / ``telegram_state``.
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ channel_leases = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
 )
 
-# Small per-channel state: OAuth tokens, PKCE verifiers, the numbered menu a chat was last shown. Values
-# that are secrets or describe a person are sealed by the caller.
+# Small per-channel state: OAuth tokens, PKCE verifiers, the numbered menu a chat was last shown, a polling
+# offset. Values that are secrets or describe a person are sealed by the caller (the offset is plain).
 channel_state = sa.Table(
     "channel_state",
     metadata,

@@ -8,9 +8,13 @@ One implementation for every push channel, keyed by ``channel``. The contract a 
   sends its calls in queue order (:func:`finish_and_next`, :func:`sent_and_next`); an event and the calls it
   produced are finished in one transaction, so each event is processed exactly once and nothing is lost
   between "answered" and "sent";
-- whatever a crash interrupts stays pending and the next :func:`due_chats` sweep finds it again.
+- whatever a crash interrupts stays pending and the next :func:`due_chats` sweep finds it again;
+- a polling channel (Telegram's ``getUpdates``) stores a batch and the offset that skips it in one
+  transaction (``store_events(..., offset=)``, :func:`get_offset`).
 
 Payloads are sealed with the runtime's :class:`Cipher`; only keyed hashes of chats are stored in the clear.
+Telegram and Zalo both run on this module; ``storage/migrations/versions/0015_telegram_channels.py`` moved
+Telegram's rows here from its former tables.
 """
 
 from __future__ import annotations
@@ -24,7 +28,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from storage.channel_schema import channel_events, channel_leases, channel_outgoing, channel_recipients
+from storage.channel_schema import (
+    channel_events,
+    channel_leases,
+    channel_outgoing,
+    channel_recipients,
+    channel_state,
+)
 from storage.channel_state import record_unreachable
 from storage.crypto import Cipher
 from storage.schema import UTCDateTime
@@ -63,12 +73,32 @@ def _insert(conn: sa.Connection) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
+OFFSET_KEY = "polling_offset"  # in channel_state, plain: the next update id a polling channel asks for
+
+# Rows 0015_telegram_channels copied from Telegram's former tables keep the payload they were sealed with,
+# bound to those tables' AAD; this marker (":" is never part of base64) says so. Such a row disappears once
+# processed or sent, so no start-up conversion is needed. Only channel "telegram" honours it.
+LEGACY_TELEGRAM = "tg0003:"
+
+
 def _event_aad(channel: str, event_id: str) -> str:
     return f"channel_events:{channel}:{event_id}"
 
 
 def _outgoing_aad(channel: str, chat_ref: str) -> str:
     return f"channel_outgoing:{channel}:{chat_ref}"
+
+
+def _open_event(cipher: Cipher, channel: str, event_id: str, payload: str) -> Any:
+    if channel == "telegram" and payload.startswith(LEGACY_TELEGRAM):
+        return cipher.open_json(payload.removeprefix(LEGACY_TELEGRAM), aad=f"telegram_updates:{event_id}")
+    return cipher.open_json(payload, aad=_event_aad(channel, event_id))
+
+
+def _open_outgoing(cipher: Cipher, channel: str, chat_ref: str, payload: str) -> Any:
+    if channel == "telegram" and payload.startswith(LEGACY_TELEGRAM):
+        return cipher.open_json(payload.removeprefix(LEGACY_TELEGRAM), aad=f"telegram_outgoing:{chat_ref}")
+    return cipher.open_json(payload, aad=_outgoing_aad(channel, chat_ref))
 
 
 # Statements a chat worker runs for every event are built once (as in storage/conversations.py): building
@@ -100,8 +130,12 @@ _REACHABLE = sa.delete(channel_recipients).where(channel_recipients.c.channel ==
 
 # ----- inbound events ---------------------------------------------------------------------------------------
 def store_events(conn: sa.Connection, *, channel: str, events: Sequence[NewEvent], now: datetime,
-                 cipher: Cipher) -> list[str]:
-    """Insert the events not seen before; returns their event ids (a re-sent event is not stored again)."""
+                 cipher: Cipher, offset: int | None = None) -> list[str]:
+    """Insert the events not seen before; returns their event ids (a re-sent event is not stored again).
+
+    With ``offset``, also advance the channel's polling offset: a stored batch and the offset that skips it
+    commit together, so a crash in between fetches the batch again (and its events are recognised).
+    """
     fresh: list[str] = []
     for ev in events:
         stmt = _insert(conn)(channel_events).values(
@@ -111,7 +145,25 @@ def store_events(conn: sa.Connection, *, channel: str, events: Sequence[NewEvent
         ).on_conflict_do_nothing(index_elements=["channel", "event_id"])
         if conn.execute(stmt).rowcount == 1:
             fresh.append(ev.event_id)
+    if offset is not None:
+        _advance_offset(conn, channel=channel, offset=offset, now=now)
     return fresh
+
+
+def _advance_offset(conn: sa.Connection, *, channel: str, offset: int, now: datetime) -> None:
+    current = get_offset(conn, channel=channel)
+    if current is not None and current >= offset:
+        return  # never backwards: that would fetch (and skip as duplicates) old updates again
+    stmt = _insert(conn)(channel_state).values(channel=channel, key=OFFSET_KEY, value=str(offset), updated_at=now)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["channel", "key"],
+                                            set_={"value": str(offset), "updated_at": now}))
+
+
+def get_offset(conn: sa.Connection, *, channel: str) -> int | None:
+    """The next update id a polling channel asks for, or None before its first batch."""
+    value = conn.execute(sa.select(channel_state.c.value).where(channel_state.c.channel == channel,
+                                                                channel_state.c.key == OFFSET_KEY)).scalar()
+    return int(value) if value is not None else None
 
 
 def due_chats(conn: sa.Connection, *, channel: str, now: datetime, limit: int = 500) -> list[str]:
@@ -137,7 +189,7 @@ def next_event(conn: sa.Connection, *, channel: str, chat_ref: str, now: datetim
     row = _head_event(conn, channel, chat_ref, now)
     if row is None:
         return None
-    data = cipher.open_json(row.payload, aad=_event_aad(channel, row.event_id))
+    data = _open_event(cipher, channel, row.event_id, row.payload)
     return StoredEvent(id=row.id, channel=channel, event_id=row.event_id, chat_ref=chat_ref, data=dict(data),
                        attempts=row.attempts)
 
@@ -183,7 +235,7 @@ def next_outgoing(conn: sa.Connection, *, channel: str, chat_ref: str, now: date
     row = _head_outgoing(conn, channel, chat_ref, now)
     if row is None:
         return None
-    call = cipher.open_json(row.payload, aad=_outgoing_aad(channel, chat_ref))
+    call = _open_outgoing(cipher, channel, chat_ref, row.payload)
     return Outgoing(id=row.id, channel=channel, chat_ref=chat_ref, call=dict(call), attempts=row.attempts)
 
 
@@ -203,7 +255,7 @@ def bury_outgoing(conn: sa.Connection, *, outgoing_id: int, error: str) -> None:
 
 
 def pending_counts(conn: sa.Connection, *, channel: str) -> dict[str, int]:
-    """Unprocessed events, queued calls and dead calls (health, tests, ``hotline zalo info``)."""
+    """Unprocessed events, queued calls and dead calls (health, tests, ``hotline zalo info``, benchmarks)."""
     count = sa.func.count()
     return {
         "events": conn.execute(sa.select(count).select_from(channel_events)

@@ -1,7 +1,7 @@
 """Telegram as a :class:`~bot.channels.base.Channel`: what writes to a parent outside a reply (an officer's
 question, a live hand-off, an outcome notice) sends through here, paced with the chat's replies.
 
-Replies to updates keep going through the service's own durable queue (``telegram_outgoing``); this is the
+Replies to updates keep going through the service's durable queue (``channel_outgoing``); this is the
 push side, used by :mod:`bot.delivery` from its own durable rows. A Bot API refusal is reported by meaning:
 the parent blocked the bot, the chat does not exist, slow down, try later.
 """

@@ -21,17 +21,17 @@ from bot.channels.telegram.api import ALLOWED_UPDATES, CHANNEL, retry_after_seco
 from bot.channels.telegram.parse import chat_id_of
 from bot.runtime import Runtime
 from handlers.messages import ConversationKey
-from storage import telegram_store as store
+from storage import channel_store as store
 from storage.conversations import chat_ref
 
 log = logging.getLogger(__name__)
 
 
-def new_updates(runtime: Runtime, raws: Sequence[dict[str, Any]]) -> list[store.NewUpdate]:
-    """Raw updates as rows: keyed by update id, grouped by a keyed hash of their chat."""
-    return [store.NewUpdate(update_id=int(raw["update_id"]), data=raw,
-                            chat_ref=chat_ref(runtime.cipher, ConversationKey(CHANNEL, chat_id_of(raw))))
-            for raw in raws]
+def new_updates(runtime: Runtime, raws: Sequence[dict[str, Any]]) -> list[store.NewEvent]:
+    """Raw updates as journal rows: keyed by update id, grouped by a keyed hash of their chat, in update order."""
+    return [store.NewEvent(event_id=str(int(raw["update_id"])), data=raw,
+                           chat_ref=chat_ref(runtime.cipher, ConversationKey(CHANNEL, chat_id_of(raw))))
+            for raw in sorted(raws, key=lambda raw: int(raw["update_id"]))]
 
 
 async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
@@ -44,7 +44,7 @@ async def poll(runtime: Runtime, bot: Bot, stop: asyncio.Event, *, on_stored: Ca
                long_poll_seconds: int) -> None:
     """Fetch updates until ``stop`` is set; ``on_stored(chat_ref)`` for each chat with a new update."""
     db = runtime.db
-    offset = await db.run(store.get_offset)
+    offset = await db.run(store.get_offset, channel=CHANNEL)
     backoff = 1.0
     webhook_cleared = False
     while not stop.is_set():
@@ -75,8 +75,8 @@ async def poll(runtime: Runtime, bot: Bot, stop: asyncio.Event, *, on_stored: Ca
         next_offset = max(int(raw["update_id"]) for raw in raws) + 1
         batch = new_updates(runtime, raws)
         try:
-            await db.run_durable(store.store_updates, updates=batch, now=utcnow(), cipher=runtime.cipher,
-                                 offset=next_offset)
+            await db.run_durable(store.store_events, channel=CHANNEL, events=batch, now=utcnow(),
+                                 cipher=runtime.cipher, offset=next_offset)
         except Exception:  # the offset did not move: the same batch comes back on the next call
             log.exception("could not store updates; fetching them again")
             await sleep_unless(stop, backoff)

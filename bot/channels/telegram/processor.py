@@ -19,8 +19,8 @@ from bot.channels.telegram.parse import FileRef, Ignore, Notice, ParseContext, T
 from bot.channels.telegram.tipcards import handle_press
 from bot.runtime import Runtime
 from handlers.messages import Attachment, InboundMessage
+from storage.channel_store import StoredEvent
 from storage.files import MAX_ATTACHMENT_BYTES, RejectedFile, store_attachment
-from storage.telegram_store import StoredUpdate
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,11 @@ class UpdateProcessor:
         self.limiter = limiter
         self.ctx = ctx
 
-    async def process(self, update: StoredUpdate) -> list[render.Call]:
+    async def process(self, update: StoredEvent) -> list[render.Call]:
         try:
             parsed = parse_update(update.data, self.ctx)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:  # not an update we understand: no retry
-            log.warning("ignoring update %d that does not parse: %r", update.update_id, exc)
+            log.warning("ignoring update %s that does not parse: %r", update.event_id, exc)
             return []
         if isinstance(parsed, TipPress):
             return await handle_press(parsed, db=self.runtime.db, answer=self.answer)
@@ -56,7 +56,7 @@ class UpdateProcessor:
             return []
         if isinstance(parsed, Notice):
             return self._notice(parsed)
-        return await self._to_engine(parsed, update.update_id)
+        return await self._to_engine(parsed, update.event_id)
 
     def _notice(self, notice: Notice) -> list[render.Call]:
         keyboard = None
@@ -64,7 +64,7 @@ class UpdateProcessor:
             keyboard = [[{"text": texts.GROUP_BUTTON, "url": f"https://t.me/{self.ctx.bot_username}"}]]
         return render.notice(notice.chat_id, texts.NOTICES[notice.key], keyboard)
 
-    async def _to_engine(self, msg: ToEngine, update_id: int) -> list[render.Call]:
+    async def _to_engine(self, msg: ToEngine, update_id: str) -> list[render.Call]:
         attachments: list[Attachment] = []
         rejected = False
         for ref in msg.files:
@@ -79,7 +79,7 @@ class UpdateProcessor:
             if msg.text is None and not attachments:
                 return calls
         inbound = InboundMessage(
-            channel=CHANNEL, chat_id=str(msg.chat_id), user_id=str(msg.user_id), message_id=str(update_id),
+            channel=CHANNEL, chat_id=str(msg.chat_id), user_id=str(msg.user_id), message_id=update_id,
             text=msg.text, payload=msg.payload, attachments=tuple(attachments), extras=dict(msg.extras),
         )
         if msg.received_at is not None:

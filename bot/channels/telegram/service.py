@@ -1,10 +1,11 @@
 """The running Telegram channel: long polling (polling mode), the update processor and the paced sender.
 
-Work lives in the database, not in memory: stored updates wait in ``telegram_updates`` and calls to make in
-``telegram_outgoing``. A sweep finds chats with due work and starts one worker per chat; the worker leases
-the chat (so one process at a time serves it), processes its updates in update-id order and sends its
-calls in queue order, each paced by the :class:`FloodLimiter`. Whatever a crash interrupts is still in the
-tables and is picked up by the next sweep after a restart.
+Work lives in the database, not in memory: on the shared channel layer (``storage/channel_store.py``,
+channel "telegram") stored updates wait in ``channel_events`` and calls to make in ``channel_outgoing``. A
+sweep finds chats with due work and starts one worker per chat; the worker leases the chat (so one process
+at a time serves it), processes its updates in the order they were stored and sends its calls in queue
+order, each paced by the :class:`FloodLimiter`. Whatever a crash interrupts is still in the tables and is
+picked up by the next sweep after a restart.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.channels.telegram import render, texts
-from bot.channels.telegram.api import HTTP_CONCURRENCY, LONG_POLL_SECONDS, make_bot, utcnow
+from bot.channels.telegram.api import CHANNEL, HTTP_CONCURRENCY, LONG_POLL_SECONDS, make_bot, utcnow
 from bot.channels.telegram.delivery import Outcome, deliver
 from bot.channels.telegram.limiter import FloodLimiter
 from bot.channels.telegram.parse import ParseContext, chat_id_of
 from bot.channels.telegram.polling import poll, sleep_unless
 from bot.channels.telegram.processor import UpdateProcessor
 from bot.runtime import Runtime
-from storage import telegram_store as store
+from storage import channel_store as store
+from storage.channel_store import Outgoing, StoredEvent, Work
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +152,10 @@ class TelegramService:
             try:
                 # Room for as many chats as may start now, beyond those whose workers are busy already.
                 limit = self.max_chats + len(self._workers)
-                for chat in await self.runtime.db.run(store.due_chats, now=utcnow(), limit=limit):
+                for chat in await self.runtime.db.run(store.due_chats, channel=CHANNEL, now=utcnow(), limit=limit):
                     self._spawn(chat)
                 if time.monotonic() >= next_prune:
-                    await self.runtime.db.run(store.prune, before=utcnow() - KEEP_PROCESSED)
+                    await self.runtime.db.run(store.prune, channel=CHANNEL, before=utcnow() - KEEP_PROCESSED)
                     next_prune = time.monotonic() + 3600
             except Exception:
                 log.exception("Telegram sweep failed; trying again")
@@ -175,20 +177,21 @@ class TelegramService:
         try:
             while not self._stopping:
                 self._again.discard(chat)
-                claimed, work = await db.run(store.claim_and_next, chat_ref=chat, owner=self.owner, now=utcnow(),
-                                             ttl=LEASE_TTL, cipher=cipher)
+                claimed, work = await db.run(store.claim_and_next, channel=CHANNEL, chat_ref=chat, owner=self.owner,
+                                             now=utcnow(), ttl=LEASE_TTL, cipher=cipher)
                 if not claimed:
                     return  # another process serves this chat
                 self._renewed[chat] = time.monotonic()
                 try:
                     await self._drain(work)
                 except BaseException:
-                    await db.run(store.release_chat, chat_ref=chat, owner=self.owner)
+                    await db.run(store.release, channel=CHANNEL, chat_ref=chat, owner=self.owner)
                     raise
                 if self._halted():
-                    await db.run(store.release_chat, chat_ref=chat, owner=self.owner)
+                    await db.run(store.release, channel=CHANNEL, chat_ref=chat, owner=self.owner)
                     return
-                released = await db.run(store.release_if_idle, chat_ref=chat, owner=self.owner, now=utcnow())
+                released = await db.run(store.release_if_idle, channel=CHANNEL, chat_ref=chat, owner=self.owner,
+                                        now=utcnow())
                 if released and chat not in self._again:
                     return  # (no await between this check and leaving the worker table below)
         except _LeaseLost:
@@ -199,12 +202,12 @@ class TelegramService:
             self._workers.pop(chat, None)
             self._renewed.pop(chat, None)
 
-    async def _drain(self, work: store.Work) -> None:
+    async def _drain(self, work: Work) -> None:
         """Process and send until the chat has nothing due; each step names the next."""
         while work is not None and not self._stopping:
-            work = await (self._process(work) if isinstance(work, store.StoredUpdate) else self._send(work))
+            work = await (self._process(work) if isinstance(work, StoredEvent) else self._send(work))
 
-    async def _process(self, update: store.StoredUpdate) -> store.Work:
+    async def _process(self, update: StoredEvent) -> Work:
         assert self._processor is not None
         db, cipher = self.runtime.db, self.runtime.cipher
         try:
@@ -212,17 +215,17 @@ class TelegramService:
         except Exception as exc:
             attempts = update.attempts + 1
             if attempts < MAX_UPDATE_ATTEMPTS:
-                log.warning("update %d failed (attempt %d), will retry: %r", update.update_id, attempts, exc)
+                log.warning("update %s failed (attempt %d), will retry: %r", update.event_id, attempts, exc)
                 retry_at = utcnow() + timedelta(seconds=self.retry_base * 2 ** (attempts - 1))
-                await db.run(store.fail_update, update_id=update.update_id, error=repr(exc), retry_at=retry_at)
-                return await db.run(store.next_work, chat_ref=update.chat_ref, now=utcnow(), cipher=cipher)
-            log.exception("update %d failed %d times; telling the parent", update.update_id, attempts)
+                await db.run(store.fail_event, event_pk=update.id, error=repr(exc), retry_at=retry_at)
+                return await db.run(store.next_work, channel=CHANNEL, chat_ref=update.chat_ref, now=utcnow(),
+                                    cipher=cipher)
+            log.exception("update %s failed %d times; telling the parent", update.event_id, attempts)
             chat_id = chat_id_of(update.data)
             calls = render.notice(int(chat_id), texts.NOTICES["failed"]) if chat_id else []
-        return await db.run(store.finish_and_next, update_id=update.update_id, chat_ref=update.chat_ref,
-                            calls=calls, now=utcnow(), cipher=cipher)
+        return await db.run(store.finish_and_next, event=update, calls=calls, now=utcnow(), cipher=cipher)
 
-    async def _send(self, out: store.Outgoing) -> store.Work:
+    async def _send(self, out: Outgoing) -> Work:
         assert self._bot is not None
         db, cipher = self.runtime.db, self.runtime.cipher
         chat = out.chat_ref
@@ -231,32 +234,33 @@ class TelegramService:
             async with self._http:
                 outcome = await deliver(self._bot, out.call)
         if outcome.kind == "ok":
-            return await db.run(store.sent_and_next, outgoing_id=out.id, chat_ref=chat, now=utcnow(), cipher=cipher)
+            return await db.run(store.sent_and_next, out=out, now=utcnow(), cipher=cipher)
         if outcome.kind == "flood":
             log.info("Telegram flood control: waiting %.1f s", outcome.seconds)
             self.limiter.pause(outcome.seconds)  # the same call goes next, once the pause is over
-            await db.run(store.retry_outgoing, outgoing_id=out.id, not_before=utcnow(), error=outcome.error)
+            await db.run(store.retry_outgoing, out=out, not_before=utcnow(), error=outcome.error)
             return out
         if outcome.kind == "rewrite" and outcome.call is not None:
-            await db.run(store.retry_outgoing, outgoing_id=out.id, not_before=utcnow(), error=outcome.error,
-                         call=outcome.call, chat_ref=chat, cipher=cipher)
-            return store.Outgoing(id=out.id, chat_ref=chat, call=outcome.call, attempts=out.attempts + 1)
+            await db.run(store.retry_outgoing, out=out, not_before=utcnow(), error=outcome.error, call=outcome.call,
+                         cipher=cipher)
+            return Outgoing(id=out.id, channel=out.channel, chat_ref=chat, call=outcome.call,
+                            attempts=out.attempts + 1)
         if outcome.kind == "dead":
             log.warning("Telegram refused a message for good: %s", outcome.error)
             await db.run(store.bury_outgoing, outgoing_id=out.id, error=outcome.error)
         else:
             delay = min(300.0, self.retry_base * 2.0 ** min(out.attempts, 8)) * random.uniform(0.8, 1.2)  # noqa: S311
             log.warning("sending failed (%s); retrying in %.0f s", outcome.error, delay)
-            await db.run(store.retry_outgoing, outgoing_id=out.id, not_before=utcnow() + timedelta(seconds=delay),
+            await db.run(store.retry_outgoing, out=out, not_before=utcnow() + timedelta(seconds=delay),
                          error=outcome.error)
         # Later calls of this chat wait behind this one; its updates need not.
-        return await db.run(store.next_work, chat_ref=chat, now=utcnow(), cipher=cipher)
+        return await db.run(store.next_work, channel=CHANNEL, chat_ref=chat, now=utcnow(), cipher=cipher)
 
     async def _renew(self, chat: str) -> None:
         """Keep the lease fresh before a send; if another process took the chat meanwhile, leave it to it."""
         if time.monotonic() - self._renewed.get(chat, 0.0) < LEASE_TTL.total_seconds() / 3:
             return
-        if not await self.runtime.db.run(store.claim_chat, chat_ref=chat, owner=self.owner, now=utcnow(),
+        if not await self.runtime.db.run(store.claim, channel=CHANNEL, chat_ref=chat, owner=self.owner, now=utcnow(),
                                          ttl=LEASE_TTL):
             raise _LeaseLost
         self._renewed[chat] = time.monotonic()

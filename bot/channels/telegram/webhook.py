@@ -17,7 +17,7 @@ from bot import jsonbody
 from bot.channels.telegram import shape
 from bot.channels.telegram.api import CHANNEL, utcnow
 from bot.runtime import Runtime
-from storage import telegram_store as store
+from storage import channel_store as store
 from storage.conversations import chat_ref
 from storage.keys import ConversationKey
 
@@ -65,9 +65,9 @@ def make_router(runtime: Runtime, *, service: TelegramService | None = None) -> 
         if problem is not None:  # stored (the receipt stays honest); the processor sets it aside, no retry
             log.warning("telegram webhook: update %d is malformed (%s); stored and ignored", raw["update_id"],
                         problem)
-        update = store.NewUpdate(update_id=raw["update_id"], data=raw, chat_ref=chat_ref(
+        update = store.NewEvent(event_id=str(raw["update_id"]), data=raw, chat_ref=chat_ref(
             runtime.cipher, ConversationKey(CHANNEL, shape.safe_chat_id(raw))))
-        fresh = await runtime.db.run_durable(store.store_updates, updates=[update], now=utcnow(),
+        fresh = await runtime.db.run_durable(store.store_events, channel=CHANNEL, events=[update], now=utcnow(),
                                              cipher=runtime.cipher)
         if service is not None and fresh:
             service.wake(update.chat_ref)

@@ -10,11 +10,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from storage.channel_schema import channel_events, channel_outgoing
 from storage.db import Database
-from storage.telegram_schema import telegram_outgoing, telegram_updates
 from tests.e2e.telegram.fakebot import FakeBotAPI
 
 _callback_ids = itertools.count(1)
+
+# Telegram's rows in the shared channel journal and queue, as tables to select from.
+UPDATES = sa.select(channel_events).where(channel_events.c.channel == "telegram").subquery("tg_events")
+OUTGOING = sa.select(channel_outgoing).where(channel_outgoing.c.channel == "telegram").subquery("tg_outgoing")
 
 
 async def settled(db: Database, update_id: int | None = None, *, within: float = 15.0) -> None:
@@ -22,17 +26,17 @@ async def settled(db: Database, update_id: int | None = None, *, within: float =
 
     def check(conn: sa.Connection) -> bool:
         if update_id is not None:
-            processed = conn.execute(sa.select(telegram_updates.c.processed_at)
-                                     .where(telegram_updates.c.update_id == update_id)).first()
+            processed = conn.execute(sa.select(UPDATES.c.processed_at)
+                                     .where(UPDATES.c.event_id == str(update_id))).first()
             if processed is None or processed[0] is None:
                 return False
         else:
-            waiting = conn.execute(sa.select(sa.func.count()).select_from(telegram_updates)
-                                   .where(telegram_updates.c.processed_at.is_(None))).scalar_one()
+            waiting = conn.execute(sa.select(sa.func.count()).select_from(UPDATES)
+                                   .where(UPDATES.c.processed_at.is_(None))).scalar_one()
             if waiting:
                 return False
-        pending = conn.execute(sa.select(sa.func.count()).select_from(telegram_outgoing)
-                               .where(telegram_outgoing.c.status == "pending")).scalar_one()
+        pending = conn.execute(sa.select(sa.func.count()).select_from(OUTGOING)
+                               .where(OUTGOING.c.status == "pending")).scalar_one()
         return bool(pending == 0)
 
     deadline = time.monotonic() + within

@@ -8,12 +8,11 @@ import httpx
 import sqlalchemy as sa
 
 from bot.settings import Settings
-from storage import telegram_store as store
+from storage import channel_store as store
 from storage.schema import inbound_messages
-from storage.telegram_schema import telegram_updates
 from tests.e2e.telegram.conftest import make_settings, open_runtime, running
 from tests.e2e.telegram.fakebot import FakeBotAPI
-from tests.e2e.telegram.people import Person, db_until, settled
+from tests.e2e.telegram.people import UPDATES, Person, db_until, settled
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
 
@@ -31,8 +30,8 @@ async def test_restart_in_polling_mode_neither_loses_nor_repeats_an_update(tmp_p
         await parent.press("Cuộc gọi")
         fake.fail("getFile", 500, times=1)
         photo_id = fake.push(parent.photo_message(PNG))
-        await db_until(runtime.db, lambda c: c.execute(sa.select(telegram_updates.c.attempts).where(
-            telegram_updates.c.update_id == photo_id)).scalar())
+        await db_until(runtime.db, lambda c: c.execute(sa.select(UPDATES.c.attempts).where(
+            UPDATES.c.event_id == str(photo_id))).scalar())
 
     # 2. While it is down the parent types the caller's number. A process that died right after fetching it
     #    (before storing) had it from getUpdates without confirming it, so Telegram hands it out again.
@@ -48,7 +47,7 @@ async def test_restart_in_polling_mode_neither_loses_nor_repeats_an_update(tmp_p
         parent.db = runtime.db
         await settled(runtime.db, number_id)
         after = parent.new_messages()
-        updates = await runtime.db.run(lambda c: c.execute(sa.select(telegram_updates)).mappings().all())
+        updates = await runtime.db.run(lambda c: c.execute(sa.select(UPDATES)).mappings().all())
         engine_turns = await runtime.db.run(
             lambda c: c.execute(sa.select(sa.func.count()).select_from(inbound_messages)).scalar_one())
 
@@ -66,4 +65,4 @@ async def test_restart_in_polling_mode_neither_loses_nor_repeats_an_update(tmp_p
 
 async def _offset(settings: Settings) -> int | None:
     async with open_runtime(settings) as runtime:
-        return await runtime.db.run(store.get_offset)
+        return await runtime.db.run(store.get_offset, channel="telegram")

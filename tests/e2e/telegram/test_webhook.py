@@ -10,15 +10,14 @@ import sqlalchemy as sa
 
 from storage.db import Database
 from storage.schema import inbound_messages
-from storage.telegram_schema import telegram_updates
 from tests.e2e.telegram.conftest import SECRET, make_settings, open_runtime, running, serving, webhook_app
 from tests.e2e.telegram.fakebot import FakeBotAPI
-from tests.e2e.telegram.people import Person, settled, texts, wait_until
+from tests.e2e.telegram.people import UPDATES, Person, settled, texts, wait_until
 
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-async def _rows(db: Database, table: sa.Table) -> list[Any]:
+async def _rows(db: Database, table: sa.FromClause) -> list[Any]:
     return list(await db.run(lambda conn: conn.execute(sa.select(table)).mappings().all()))
 
 
@@ -30,7 +29,7 @@ async def test_forged_or_missing_secret_gets_401_and_nothing_is_stored(tmp_path:
         forged = await client.post("/telegram/webhook", json=update, headers={HEADER: SECRET[:-1] + "X"})
         assert forged.status_code == 401
         assert (await client.post("/telegram/webhook", json=update, headers={HEADER: ""})).status_code == 401
-        assert await _rows(runtime.db, telegram_updates) == []
+        assert await _rows(runtime.db, UPDATES) == []
         bad = await client.post("/telegram/webhook", content=b"{not json", headers={HEADER: SECRET})
         assert bad.status_code == 400
 
@@ -52,14 +51,14 @@ async def test_update_is_committed_before_200_and_processed_after_a_restart(tmp_
         # No service running: the process "crashed" right after answering Telegram.
         update = {"update_id": 42, **Person(fake, runtime.db, 6002).text("xin chào")}
         assert (await client.post("/telegram/webhook", json=update, headers={HEADER: SECRET})).status_code == 200
-        [row] = await _rows(runtime.db, telegram_updates)
-        assert row["update_id"] == 42 and row["processed_at"] is None
+        [row] = await _rows(runtime.db, UPDATES)
+        assert row["event_id"] == "42" and row["processed_at"] is None
         assert "xin" not in row["payload"]  # sealed at rest
     # A new process over the same database picks the update up and answers it.
     async with open_runtime(settings) as runtime, running(runtime):
         await settled(runtime.db, 42)
         assert "Bạn cần giúp gì" in texts([m for _, m in fake.events(6002)])
-        [row] = await _rows(runtime.db, telegram_updates)
+        [row] = await _rows(runtime.db, UPDATES)
         assert row["processed_at"] is not None and row["payload"] is None
 
 
@@ -84,7 +83,7 @@ async def test_duplicate_update_is_answered_200_and_processed_once(tmp_path: Pat
         await settled(runtime.db)
         assert [s for u, s in fake.webhook_statuses if u == update_id] == [200, 200]
         assert len(first) == 1 and parent.new_messages() == []  # no second answer
-        assert len(await _rows(runtime.db, telegram_updates)) == 1
+        assert len(await _rows(runtime.db, UPDATES)) == 1
         assert len(await _rows(runtime.db, inbound_messages)) == 1  # the engine ran the step once
 
 
@@ -100,6 +99,6 @@ async def test_an_update_that_does_not_parse_is_set_aside_without_blocking_the_c
                                  json={"update_id": 501, **parent.text("/start")})
         assert good.status_code == 200
         await settled(runtime.db, 501)
-        rows = {r["update_id"]: r for r in await _rows(runtime.db, telegram_updates)}
-        assert rows[500]["processed_at"] is not None and rows[500]["attempts"] == 0
+        rows = {r["event_id"]: r for r in await _rows(runtime.db, UPDATES)}
+        assert rows["500"]["processed_at"] is not None and rows["500"]["attempts"] == 0
         assert "Bạn cần giúp gì" in texts(parent.new_messages())

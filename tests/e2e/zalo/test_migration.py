@@ -14,7 +14,7 @@ from storage.channel_schema import CHANNEL_TABLES
 from storage.db import Database
 from storage.migrate import alembic_config, upgrade
 from storage.schema import metadata
-from storage.telegram_schema import telegram_outgoing, telegram_state, telegram_updates
+from tests.e2e.telegram.legacy import telegram_outgoing, telegram_state, telegram_updates
 
 MINE = {t.name for t in CHANNEL_TABLES}
 
@@ -58,7 +58,8 @@ async def test_downgrade_and_upgrade_again(sqlite_db: Database) -> None:
 
 
 async def test_telegram_rows_survive_the_upgrade(database: Database) -> None:
-    """A database with Telegram work in flight (before 0010) still has all of it, unchanged, afterwards."""
+    """A database with Telegram work in flight (before 0010) still has all of it, unchanged, after 0010 (0015 then
+    moves it to the shared tables: tests/e2e/telegram/test_migration.py)."""
     now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
     def downgrade_and_fill(conn: sa.Connection) -> None:
@@ -81,7 +82,7 @@ async def test_telegram_rows_survive_the_upgrade(database: Database) -> None:
         await conn.run_sync(downgrade_and_fill)
     async with database.engine.connect() as conn:
         before = await conn.run_sync(dump)
-    await upgrade(database)
+    await upgrade(database, "0010_channels")
     async with database.engine.connect() as conn:
         after = await conn.run_sync(dump)
         tables = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
