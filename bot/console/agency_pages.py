@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from bot.console.auth import ConsoleUser, checked_form, require_roles
+from bot.console.auth import ConsoleUser, RowId, checked_form, require_roles
 from bot.console.labels import Labels
 from bot.console.templating import Renderer, request_lang
 from bot.runtime import Runtime
@@ -153,7 +153,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         return RedirectResponse("/console/agency/admin?done=bound", status_code=303)
 
     @router.post("/console/agency/admin/review/{proposal_id}")
-    async def review(request: Request, proposal_id: int, user: Annotated[ConsoleUser, Depends(ADMINS)],
+    async def review(request: Request, proposal_id: RowId, user: Annotated[ConsoleUser, Depends(ADMINS)],
                      form: Annotated[FormData, Depends(checked_form)]) -> Response:
         try:
             await db.run(agency.review, proposal_id=proposal_id, approve=form.get("decision") == "approve",

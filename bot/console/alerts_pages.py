@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from bot.clientaddr import client_addr_of
-from bot.console.auth import ConsoleUser, checked_form, require_roles
+from bot.console.auth import ConsoleUser, RowId, checked_form, require_roles
 from bot.console.dashboard import download
 from bot.console.dashboard_export import as_json
 from bot.console.labels import Labels
@@ -91,7 +91,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         return renderer.render(request, "not_found.html", status=404)
 
     @router.get("/console/alerts/drafts/{draft_id}")
-    async def draft_page(request: Request, draft_id: int, user: Annotated[ConsoleUser, Depends(SUPERVISORS)]
+    async def draft_page(request: Request, draft_id: RowId, user: Annotated[ConsoleUser, Depends(SUPERVISORS)]
                          ) -> Response:
         try:
             draft = await db.run(views.get_draft, viewer=user.viewer, draft_id=draft_id)
@@ -101,7 +101,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         return renderer.render(request, "alerts_drafts.html", {"drafts": [], "draft": draft, "flash": flash})
 
     @router.post("/console/alerts/drafts/{draft_id}")
-    async def draft_save(request: Request, draft_id: int, user: Annotated[ConsoleUser, Depends(SUPERVISORS)],
+    async def draft_save(request: Request, draft_id: RowId, user: Annotated[ConsoleUser, Depends(SUPERVISORS)],
                          form: Annotated[FormData, Depends(checked_form)]) -> Response:
         try:
             await db.run(views.edit_draft, viewer=user.viewer, draft_id=draft_id, title=str(form.get("title", "")),
@@ -112,7 +112,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         return RedirectResponse(f"/console/alerts/drafts/{draft_id}?done=saved", status_code=303)
 
     @router.get("/console/alerts/{alert_id}")
-    async def alert_page(request: Request, alert_id: int, user: Annotated[ConsoleUser, Depends(READERS)]) -> Response:
+    async def alert_page(request: Request, alert_id: RowId, user: Annotated[ConsoleUser, Depends(READERS)]) -> Response:
         try:
             detail = await db.run(views.alert_detail, viewer=user.viewer, alert_id=alert_id, cipher=cipher)
         except WorkflowError:
@@ -127,7 +127,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
             "why": request.query_params.get("why", "")})
 
     @router.post("/console/alerts/{alert_id}/ack")
-    async def ack(request: Request, alert_id: int, user: Annotated[ConsoleUser, Depends(SUPERVISORS)],
+    async def ack(request: Request, alert_id: RowId, user: Annotated[ConsoleUser, Depends(SUPERVISORS)],
                   form: Annotated[FormData, Depends(checked_form)]) -> Response:
         try:
             await db.run(views.acknowledge, viewer=user.viewer, alert_id=alert_id, cipher=cipher,
@@ -137,7 +137,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         return back(alert_id, "ack")
 
     @router.post("/console/alerts/{alert_id}/block")
-    async def block(request: Request, alert_id: int, user: Annotated[ConsoleUser, Depends(SUPERVISORS)],
+    async def block(request: Request, alert_id: RowId, user: Annotated[ConsoleUser, Depends(SUPERVISORS)],
                     form: Annotated[FormData, Depends(checked_form)]) -> Response:
         picks = []
         for raw in form.getlist("pick"):
@@ -152,7 +152,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         return back(alert_id, "blocked", n=str(added))
 
     @router.post("/console/alerts/{alert_id}/draft")
-    async def draft(request: Request, alert_id: int, user: Annotated[ConsoleUser, Depends(SUPERVISORS)],
+    async def draft(request: Request, alert_id: RowId, user: Annotated[ConsoleUser, Depends(SUPERVISORS)],
                     form: Annotated[FormData, Depends(checked_form)]) -> Response:
         try:
             summary = (await db.run(views.alert_detail, viewer=user.viewer, alert_id=alert_id, cipher=cipher)).alert

@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -281,3 +281,5 @@ async def checked_form(request: Request,
 CurrentUser = Annotated[ConsoleUser, Depends(current_user)]
 EnrollingUser = Annotated[ConsoleUser, Depends(enrolling_user)]
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+# A row id in a path: what does not fit a database integer is a 422, not an OverflowError from the driver.
+RowId = Annotated[int, Path(ge=0, le=2**63 - 1)]

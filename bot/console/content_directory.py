@@ -74,6 +74,8 @@ def one_school(values: dict[str, str]) -> tuple[SchoolRecord | None, str | None]
     parsed = parse_schools_csv(csv_bytes([row], SCHOOL_HEADER))
     if parsed.skipped:
         return None, parsed.skipped[0].message
+    if not parsed.rows:  # every field empty: the parser skips a blank line without a word (found by fuzzing)
+        return None, "the school needs at least an id and a name"
     return parsed.rows[0], (parsed.warnings[0].message if parsed.warnings else None)
 
 

@@ -75,7 +75,8 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
     async def form_of(request: Request, expected: str) -> FormData:
         if auth.cross_site(request):
             raise auth.forged(request)
-        form = await request.form()
+        # Sign-in forms carry no files: one sent anyway is a 400, and no temporary file is left open.
+        form = await request.form(max_files=0)
         if not auth.token_matches(form.get("csrf"), expected):
             raise auth.forged(request)
         return form
@@ -182,7 +183,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
     async def totp_submit(request: Request) -> Response:
         session = await pending(request)
         if session is None:
-            form = await request.form()
+            form = await request.form(max_files=0)
             return login_page(request, status=401, next_path=str(form.get("next") or "") or None,
                               notice="Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.")
         form = await form_of(request, session.csrf)

@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from bot.clientaddr import client_addr_of
-from bot.console.auth import ConsoleUser, checked_form, require_roles
+from bot.console.auth import ConsoleUser, RowId, checked_form, require_roles
 from bot.console.templating import Renderer
 from bot.runtime import Runtime
 from storage import tip_links, workflow
@@ -172,7 +172,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         return _back(case.reference, done="referral")
 
     @router.post("/console/tips/{reference}/referrals/{referral_id}")
-    async def update_referral(request: Request, reference: str, referral_id: int,
+    async def update_referral(request: Request, reference: str, referral_id: RowId,
                               user: Annotated[ConsoleUser, Depends(READERS)],
                               form: Annotated[FormData, Depends(checked_form)]) -> Response:
         case = await case_or_404(user, reference)

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from bot.clientaddr import client_addr_of
-from bot.console.auth import ConsoleUser, require_roles
+from bot.console.auth import ConsoleUser, RowId, require_roles
 from bot.console.labels import Labels
 from bot.console.officers import officer_names
 from bot.console.queue_pages import commune_names
@@ -156,7 +156,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         })
 
     @router.get("/console/tips/{reference}/attachments/{attachment_id}")
-    async def attachment(request: Request, reference: str, attachment_id: int,
+    async def attachment(request: Request, reference: str, attachment_id: RowId,
                          user: Annotated[ConsoleUser, Depends(READERS)]) -> Response:
         row = await db.run(workflow.attachment_of, viewer=user.viewer, reference=reference.upper(),
                            attachment_id=attachment_id, now=datetime.now(UTC), ip=client_addr_of(request.scope))

@@ -1,6 +1,8 @@
 """Generated input against the HTTP message endpoint and the CSV importers: never a 5xx, never a crash.
 
-10,000 examples each (hypothesis; the database is real SQLite, the app is the real ASGI app).
+Hypothesis, on a real SQLite database and the real ASGI app. Two strengths: ``quick`` (default, a few hundred
+examples) and ``full`` (marked ``slow``: 10,000 examples per endpoint and importer, what ``./dev test`` runs
+too). Every other endpoint is fuzzed in ``test_fuzz_endpoints.py``.
 """
 
 from __future__ import annotations
@@ -20,8 +22,14 @@ from bot.settings import Settings
 from bot.web import create_app
 from handlers.checks.csv_import import parse_blocklist_csv, parse_schools_csv
 
-FUZZ = settings(max_examples=10_000, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+STRENGTHS = [pytest.param("quick"), pytest.param("full", marks=pytest.mark.slow)]
+EXAMPLES = {"quick": 300, "full": 10_000}
+RAW_EXAMPLES = {"quick": 100, "full": 2_000}
+
+
+def fuzz(strength: str, examples: dict[str, int] = EXAMPLES) -> settings:
+    return settings(max_examples=examples[strength], deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 texts = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300)
 json_values = st.recursive(
@@ -76,21 +84,28 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     c.close()
 
 
-@FUZZ
-@given(body=message_bodies)
-def test_message_endpoint_never_fails(client: Client, body: dict[str, Any]) -> None:
-    r = client.post("/api/v1/messages", json=body)
-    assert r.status_code in (200, 400, 413, 422), r.text
-    data = r.json()
-    assert ("messages" in data) if r.status_code == 200 else isinstance(data["error"]["message"], str)
+@pytest.mark.parametrize("strength", STRENGTHS)
+def test_message_endpoint_never_fails(client: Client, strength: str) -> None:
+    @fuzz(strength)
+    @given(body=message_bodies)
+    def call(body: dict[str, Any]) -> None:
+        r = client.post("/api/v1/messages", json=body)
+        assert r.status_code in (200, 400, 413, 422), r.text
+        data = r.json()
+        assert ("messages" in data) if r.status_code == 200 else isinstance(data["error"]["message"], str)
+
+    call()
 
 
-@settings(max_examples=2_000, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(raw=st.binary(max_size=2_000))
-def test_message_endpoint_survives_raw_bytes(client: Client, raw: bytes) -> None:
-    r = client.post("/api/v1/messages", content=raw, headers={"content-type": "application/json"})
-    assert r.status_code in (200, 400, 413, 422)
+@pytest.mark.parametrize("strength", STRENGTHS)
+def test_message_endpoint_survives_raw_bytes(client: Client, strength: str) -> None:
+    @fuzz(strength, RAW_EXAMPLES)
+    @given(raw=st.binary(max_size=2_000))
+    def call(raw: bytes) -> None:
+        r = client.post("/api/v1/messages", content=raw, headers={"content-type": "application/json"})
+        assert r.status_code in (200, 400, 413, 422)
+
+    call()
 
 
 SCHOOL_HEADER = "school_id,name,province,commune,official_phones,contact_book_app,website"
@@ -100,31 +115,39 @@ cells = st.one_of(texts.filter(lambda t: "\n" not in t and "\r" not in t),
 rows = st.lists(st.lists(cells, min_size=0, max_size=9).map(lambda cs: ",".join(cs)), max_size=6)
 
 
-@FUZZ
-@given(body=rows, bom=st.booleans(), header=st.sampled_from([SCHOOL_HEADER, "school_id,name", ""]))
-def test_school_csv_parser_never_crashes(body: list[str], bom: bool, header: str) -> None:
-    data = (("\ufeff" if bom else "") + "\n".join([header, *body])).encode()
-    try:
-        parsed = parse_schools_csv(data)
-    except ValueError:
-        return  # an unusable file (bad header) is a clear error, not a crash
-    for school in parsed.rows:  # every loaded row is whole: an id, a name, only valid numbers
-        assert school.id and school.name
-        assert all(p.startswith("+84") for p in school.phones)
-    assert {p.line for p in parsed.skipped} <= set(range(2, len(body) + 2))
-
-
-@FUZZ
-@given(body=st.lists(st.tuples(st.sampled_from(["phone", "domain", "url", "", "PHONE"]), cells, cells)
-                     .map(lambda t: ",".join(t)), max_size=6), junk=st.binary(max_size=64))
-def test_blocklist_csv_parser_never_crashes(body: list[str], junk: bytes) -> None:
-    for data in ("\n".join(["kind,value,note", *body]).encode(), junk):
+@pytest.mark.parametrize("strength", STRENGTHS)
+def test_school_csv_parser_never_crashes(strength: str) -> None:
+    @fuzz(strength)
+    @given(body=rows, bom=st.booleans(), header=st.sampled_from([SCHOOL_HEADER, "school_id,name", ""]))
+    def call(body: list[str], bom: bool, header: str) -> None:
+        data = (("\ufeff" if bom else "") + "\n".join([header, *body])).encode()
         try:
-            parsed = parse_blocklist_csv(data)
+            parsed = parse_schools_csv(data)
         except ValueError:
-            continue
-        for entry in parsed.rows:
-            assert entry.kind in ("phone", "domain") and entry.value
+            return  # an unusable file (bad header) is a clear error, not a crash
+        for school in parsed.rows:  # every loaded row is whole: an id, a name, only valid numbers
+            assert school.id and school.name
+            assert all(p.startswith("+84") for p in school.phones)
+        assert {p.line for p in parsed.skipped} <= set(range(2, len(body) + 2))
+
+    call()
+
+
+@pytest.mark.parametrize("strength", STRENGTHS)
+def test_blocklist_csv_parser_never_crashes(strength: str) -> None:
+    @fuzz(strength)
+    @given(body=st.lists(st.tuples(st.sampled_from(["phone", "domain", "url", "", "PHONE"]), cells, cells)
+                         .map(lambda t: ",".join(t)), max_size=6), junk=st.binary(max_size=64))
+    def call(body: list[str], junk: bytes) -> None:
+        for data in ("\n".join(["kind,value,note", *body]).encode(), junk):
+            try:
+                parsed = parse_blocklist_csv(data)
+            except ValueError:
+                continue
+            for entry in parsed.rows:
+                assert entry.kind in ("phone", "domain") and entry.value
+
+    call()
 
 
 def test_csv_import_loads_whole_rows_or_none(tmp_path: Path) -> None:

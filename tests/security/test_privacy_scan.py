@@ -58,6 +58,8 @@ def test_nothing_sensitive_on_disk(tmp_path: Path) -> None:
     for secret in (OTP, CARD, CARD.replace(" ", ""), PASSWORD, *REPORTER_PHONE_FORMS):
         assert secret.encode() not in raw, f"{secret!r} found on disk"
     assert b"SCREENSHOT-MARKER" not in raw  # attachments are sealed too
+    # The scammer's number the parents reported: tip_indicators keeps only its blind index and sealed value.
+    assert b"377123999" not in raw and b"0377 123 999" not in raw
     for user in ("parent-0", "parent-1"):
         assert user.encode() not in raw  # chat ids are stored only as keyed hashes
 
