@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from storage.schema import UTCDateTime, metadata
+from storage.schema import UTCDateTime, metadata, tip_indicators
+from storage.workflow_schema import tip_cases
 
 # One row per campaign key ever reported: an indicator's blind index (kinds "phone", "domain", "bank_account";
 # the keyed hash ``tip_indicators.value_key`` holds, never the value), or ("pretext_commune", "install_app@31993").
@@ -124,4 +125,32 @@ directory_proposals = sa.Table(
     sa.Index("ix_directory_proposals_school", "school_id", "proposed_at"),
 )
 
-ALERT_TABLES = (alert_keys, alerts, alert_tips, awareness_drafts, agency_accounts, directory_proposals)
+
+# The dashboard's daily counts, kept as tips are filed (storage.stats.tally, in the filing transaction): one row
+# per local day and (unit, commune, pretext, channel, kind), "" for a missing code (NULLs would defeat the upsert).
+# Those facets are decided once at filing, so the counts never go stale; a month of the province is a few
+# thousand rows instead of ninety thousand tips. Migration 0017_dashboard creates it and counts earlier tips.
+stats_daily = sa.Table(
+    "stats_daily",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),  # YYYY-MM-DD, Asia/Ho_Chi_Minh
+    sa.Column("unit_id", sa.String(64), primary_key=True),
+    sa.Column("commune_code", sa.String(16), primary_key=True),
+    sa.Column("pretext", sa.String(32), primary_key=True),
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("tips", sa.Integer, nullable=False),
+    sa.Column("urgent", sa.Integer, nullable=False),
+    sa.Column("harm_now", sa.Integer, nullable=False),
+    sa.Column("money_lost_tips", sa.Integer, nullable=False),
+    sa.Column("money_lost_vnd", sa.BigInteger, nullable=False),
+)
+
+# The dashboard's other figures (outcomes, time to first action and to close, targets) and its top numbers are
+# read from these indexes alone over a period (migration 0017_dashboard).
+sa.Index("ix_tip_cases_dashboard", tip_cases.c.created_at, tip_cases.c.unit_id, tip_cases.c.outcome,
+         tip_cases.c.first_action_at, tip_cases.c.first_action_due, tip_cases.c.closed_at)
+sa.Index("ix_tip_indicators_dashboard", tip_indicators.c.kind, tip_indicators.c.created_at, tip_indicators.c.value_key,
+         tip_indicators.c.dismissed, tip_indicators.c.tip_id)
+
+ALERT_TABLES = (alert_keys, alerts, alert_tips, awareness_drafts, agency_accounts, directory_proposals, stats_daily)

@@ -10,21 +10,22 @@ report all read it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
+from storage.alerts_schema import stats_daily
+from storage.alerts_tally import LOCAL_OFFSET
 from storage.crypto import Cipher
-from storage.indicators import open_value, top_indicators
+from storage.indicators import open_value
 from storage.intake_schema import police_units, unit_communes
 from storage.notices_schema import notices, tip_messages
 from storage.schema import tip_indicators
 from storage.workflow import Viewer, visible
 from storage.workflow_schema import tip_cases
 
-LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh: one zone, no DST
 # Minutes: under 15, under 1 hour, 4 hours, 1 day, 3 days, and longer.
 BUCKETS = (15, 60, 240, 1440, 4320)
 BUCKET_LABELS = ("<15m", "15m-1h", "1h-4h", "4h-1d", "1d-3d", ">3d")
@@ -84,22 +85,40 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
-FACETS = ("pretext", "commune_code", "unit_id", "channel", "outcome")
+FACETS = ("pretext", "commune_code", "unit_id", "channel")
+_d = stats_daily.c
+def rebuild_daily(conn: sa.Connection) -> int:
+    """Recount every day from the tips (what migration 0017 does; for data loaded around ``create_tip``)."""
+    conn.execute(sa.delete(stats_daily))
+    day = _local_day(conn, _c.created_at)
+    lost = _c.money_lost.is_(True)
+    dims = [day, sa.func.coalesce(_c.unit_id, ""), sa.func.coalesce(_c.commune_code, ""),
+            sa.func.coalesce(_c.pretext, ""), _c.channel, _c.kind]
+    conn.execute(sa.insert(stats_daily).from_select(
+        ["day", "unit_id", "commune_code", "pretext", "channel", "kind", "tips", "urgent", "harm_now",
+         "money_lost_tips", "money_lost_vnd"],
+        sa.select(*dims, sa.func.count(), sa.func.sum(sa.case((_c.urgent.is_(True), 1), else_=0)),
+                  sa.func.sum(sa.case((_c.priority >= 2, 1), else_=0)), sa.func.sum(sa.case((lost, 1), else_=0)),
+                  sa.func.sum(sa.case((lost, sa.func.coalesce(_c.amount_vnd, 0)), else_=0))).group_by(*dims)))
+    return int(conn.execute(sa.select(sa.func.count()).select_from(stats_daily)).scalar() or 0)
 
 
 def cube(conn: sa.Connection, *, viewer: Viewer, period: Period) -> Sequence[Any]:
-    """One scan of the period: tips counted per (day, pretext, commune, unit, channel, outcome) with their urgent,
-    harm-now, money-lost and agency sums. Every per-day and per-facet figure is added up from these groups (a
-    few thousand a month), so the million-row table is read once, not once per chart."""
-    day = _local_day(conn, _c.created_at).label("day")
-    lost = _c.money_lost.is_(True)
-    columns = [_c[f] for f in FACETS]
+    """The period's daily counts per (day, pretext, commune, unit, channel) with their urgent, harm-now,
+    money-lost and agency sums, from ``stats_daily`` (whole local days): every per-day and per-facet figure is
+    added up from these few thousand groups, not from the tips."""
+    if not viewer.reads_tips or (not viewer.whole_province and viewer.unit_id is None):
+        return []
+    where = [_d.day >= period.first_day.isoformat(), _d.day <= period.last_day.isoformat()]
+    unit = period.unit_id if viewer.whole_province else viewer.unit_id
+    if unit:
+        where.append(_d.unit_id == unit)
+    columns = [sa.func.nullif(_d[f], "") for f in FACETS]
     return conn.execute(
-        sa.select(day, *columns, sa.func.count(), sa.func.sum(sa.case((_c.urgent.is_(True), 1), else_=0)),
-                  sa.func.sum(sa.case((_c.priority >= 2, 1), else_=0)), sa.func.sum(sa.case((lost, 1), else_=0)),
-                  sa.func.sum(sa.case((lost, sa.func.coalesce(_c.amount_vnd, 0)), else_=0)),
-                  sa.func.sum(sa.case((_c.kind == "agency", 1), else_=0)))
-        .where(*_scope(viewer, period)).group_by(day, *columns)).all()
+        sa.select(_d.day, *columns, sa.func.sum(_d.tips), sa.func.sum(_d.urgent), sa.func.sum(_d.harm_now),
+                  sa.func.sum(_d.money_lost_tips), sa.func.sum(_d.money_lost_vnd),
+                  sa.func.sum(sa.case((_d.kind == "agency", _d.tips), else_=0)))
+        .where(*where).group_by(_d.day, *[_d[f] for f in FACETS])).all()
 
 
 _SUMS = ("tips", "urgent", "harm_now", "money_lost_tips", "money_lost_vnd", "agency")
@@ -146,69 +165,95 @@ def per_week(days: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(weeks.values())
 
 
-def durations(conn: sa.Connection, *, viewer: Viewer, period: Period, end: str) -> dict[str, Any]:
-    """How long tips filed in the period took to their first action (``end="first_action_at"``) or to be
-    closed (``"closed_at"``): a histogram in :data:`BUCKETS`, the mean, the median bucket, and how many wait."""
+def _bucket(conn: sa.Connection, end: str) -> tuple[Any, Any]:
+    """(bucket index, minutes) of how long tips took to ``end``; bucket -1: not yet."""
     minutes = _minutes(conn, _c[end], _c.created_at)
     bucket = sa.case(*[(minutes < limit, i) for i, limit in enumerate(BUCKETS)], else_=len(BUCKETS))
-    bucket = sa.case((_c[end].is_(None), -1), else_=bucket)  # -1: not yet (one scan for both)
-    rows = conn.execute(sa.select(bucket, sa.func.count(), sa.func.sum(minutes))
-                        .where(*_scope(viewer, period)).group_by(bucket)).all()
-    waiting = 0
-    counts = [0] * len(BUCKET_LABELS)
-    total_minutes = 0.0
-    for index, n, summed in rows:
-        if int(index) < 0:
-            waiting = int(n)
-            continue
-        counts[int(index)] = int(n)
-        total_minutes += float(summed or 0)
-    done = sum(counts)
-    median = None
-    if done:
-        running = 0
-        for label, n in zip(BUCKET_LABELS, counts, strict=True):
-            running += n
-            if running * 2 >= done:
-                median = label
-                break
-    return {"count": done, "waiting": _int(waiting), "mean_minutes": round(total_minutes / done, 1) if done else None,
-            "median_bucket": median, "buckets": [{"bucket": b, "tips": n} for b, n in zip(BUCKET_LABELS, counts,
-                                                                                           strict=True)]}
+    return sa.case((_c[end].is_(None), -1), else_=bucket), minutes
 
 
-def first_action_targets(conn: sa.Connection, *, viewer: Viewer, period: Period) -> dict[str, int]:
-    """Urgent tips with a first-action target: met, missed (late or still waiting past it), still in time."""
+def handling(conn: sa.Connection, *, viewer: Viewer, period: Period) -> dict[str, Any]:
+    """How the period's tips were handled, in one scan of ``ix_tip_cases_dashboard``: outcomes, time to first
+    action and to close (histograms in :data:`BUCKETS`, mean, median bucket, how many wait), and the urgent tips'
+    first-action targets met, missed (late, or waiting past the target) or still in time."""
     now = datetime.now(UTC)
+    first, first_minutes = _bucket(conn, "first_action_at")
+    close, close_minutes = _bucket(conn, "closed_at")
     met = sa.and_(_c.first_action_at.is_not(None), _c.first_action_at <= _c.first_action_due)
     pending = sa.and_(_c.first_action_at.is_(None), _c.first_action_due > now)
-    state = sa.case((met, "met"), (pending, "pending"), else_="missed")
-    rows = conn.execute(sa.select(state, sa.func.count()).where(*_scope(viewer, period),
-                                                                 _c.first_action_due.is_not(None)).group_by(state))
-    out = {"met": 0, "missed": 0, "pending": 0}
-    out.update({str(k): int(n) for k, n in rows})
-    return out
+    target = sa.case((_c.first_action_due.is_(None), ""), (met, "met"), (pending, "pending"), else_="missed")
+    rows = conn.execute(sa.select(_c.outcome, first, close, target, sa.func.count(), sa.func.sum(first_minutes),
+                                  sa.func.sum(close_minutes))
+                        .where(*_scope(viewer, period)).group_by(_c.outcome, first, close, target)).all()
+    outcomes: dict[Any, int] = {}
+    targets = {"met": 0, "missed": 0, "pending": 0}
+    spans = {"first_action": _Span(), "time_to_close": _Span()}
+    for outcome, first_i, close_i, state, n, first_sum, close_sum in rows:
+        outcomes[outcome] = outcomes.get(outcome, 0) + int(n)
+        if state:
+            targets[str(state)] += int(n)
+        spans["first_action"].add(int(first_i), int(n), first_sum)
+        spans["time_to_close"].add(int(close_i), int(n), close_sum)
+    ranked = sorted(outcomes.items(), key=lambda kv: (-kv[1], "" if kv[0] is None else str(kv[0])))
+    return {"by_outcome": [{"code": code, "tips": n} for code, n in ranked], "first_action_targets": targets,
+            **{name: span.result() for name, span in spans.items()}}
+
+
+@dataclass
+class _Span:
+    counts: list[int] = field(default_factory=lambda: [0] * len(BUCKET_LABELS))
+    waiting: int = 0
+    minutes: float = 0.0
+
+    def add(self, index: int, n: int, summed: Any) -> None:
+        if index < 0:
+            self.waiting += n
+            return
+        self.counts[index] += n
+        self.minutes += float(summed or 0)
+
+    def result(self) -> dict[str, Any]:
+        done = sum(self.counts)
+        median = None
+        running = 0
+        for label, n in zip(BUCKET_LABELS, self.counts, strict=True):
+            running += n
+            if done and running * 2 >= done:
+                median = label
+                break
+        return {"count": done, "waiting": self.waiting, "mean_minutes": round(self.minutes / done, 1) if done else None,
+                "median_bucket": median,
+                "buckets": [{"bucket": b, "tips": n} for b, n in zip(BUCKET_LABELS, self.counts, strict=True)]}
 
 
 def top_named(conn: sa.Connection, *, viewer: Viewer, period: Period, cipher: Cipher, kind: str,
               limit: int = TOP) -> list[dict[str, Any]]:
-    """The numbers / domains / accounts named by the most tips of the period (dismissed reports left out)."""
-    if viewer.whole_province and not period.unit_id:
-        found = top_indicators(conn, cipher=cipher, kinds=[kind], since=period.since, until=period.until, limit=limit)
-        return [{"value": f.value, "tips": f.tips, "reporters": f.reporters} for f in found]
+    """The numbers / domains / accounts named by the most tips of the period (dismissed reports left out).
+
+    Counted on the blind index: province-wide inside ``ix_tip_indicators_kind_created`` alone (no row read),
+    for one unit joined to the cases; distinct reporters then for the few top keys only, and one sealed value
+    opened per row shown."""
     t = tip_indicators.c
-    n = sa.func.count(sa.distinct(t.tip_id))
-    reporters = sa.func.count(sa.distinct(sa.func.coalesce(t.origin_key, t.reporter_key)))
-    rows = conn.execute(
-        sa.select(t.value_key, n, reporters, sa.func.max(t.id))
-        .select_from(tip_indicators.join(tip_cases, _c.tip_id == t.tip_id))
-        .where(*_scope(viewer, period, t.created_at), t.kind == kind, t.value_key.is_not(None),
-               t.dismissed.is_(False))
-        .group_by(t.value_key).order_by(n.desc(), t.value_key).limit(limit)).all()
+    n = sa.func.count()  # = distinct tips: a tip names each (kind, value) once (create_tip drops repeats)
+    where = [t.kind == kind, t.created_at >= period.since, t.created_at < period.until, t.value_key.is_not(None),
+             t.dismissed.is_(False)]
+    query = sa.select(t.value_key, n, sa.func.max(t.id)).where(*where)
+    if not (viewer.whole_province and not period.unit_id):
+        query = query.select_from(tip_indicators.join(tip_cases, _c.tip_id == t.tip_id)).where(
+            *_scope(viewer, period, t.created_at))
+    rows = conn.execute(query.group_by(t.value_key).order_by(n.desc(), t.value_key).limit(limit)).all()
+    if not rows:
+        return []
     sealed = {r.id: r for r in conn.execute(sa.select(t.id, t.tip_id, t.value_sealed)
-                                            .where(t.id.in_([r[3] for r in rows])))} if rows else {}
-    return [{"value": open_value(cipher, tip_id=sealed[r[3]].tip_id, kind=kind, sealed=sealed[r[3]].value_sealed),
-             "tips": int(r[1]), "reporters": int(r[2])} for r in rows]
+                                            .where(t.id.in_([r[2] for r in rows])))}
+    distinct = sa.select(sa.func.count(sa.distinct(sa.func.coalesce(t.origin_key, t.reporter_key)))).where(
+        *where, t.value_key == sa.bindparam("key"))
+    out = []
+    for key, tips_n, row_id in rows:
+        found = sealed[row_id]
+        out.append({"value": open_value(cipher, tip_id=found.tip_id, kind=kind, sealed=found.value_sealed),
+                    "tips": int(tips_n), "reporters": int(conn.execute(distinct, {"key": key}).scalar() or 0)})
+    return out
 
 
 def followups(conn: sa.Connection, *, viewer: Viewer, period: Period) -> dict[str, Any]:
@@ -278,10 +323,7 @@ def dashboard(conn: sa.Connection, *, viewer: Viewer, period: Period, cipher: Ci
         "by_commune": communes,
         "by_unit": units,
         "by_channel": by_facet(groups, "channel"),
-        "by_outcome": by_facet(groups, "outcome"),
-        "first_action": durations(conn, viewer=viewer, period=period, end="first_action_at"),
-        "first_action_targets": first_action_targets(conn, viewer=viewer, period=period),
-        "time_to_close": durations(conn, viewer=viewer, period=period, end="closed_at"),
+        **handling(conn, viewer=viewer, period=period),
         "top": {kind: top_named(conn, viewer=viewer, period=period, cipher=cipher, kind=kind)
                 for kind in ("phone", "domain", "bank_account")},
         "followups": followups(conn, viewer=viewer, period=period),

@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from docx import Document
 from openpyxl import load_workbook
 
+from storage.alerts_schema import stats_daily
 from storage.schema import audit_log
+from storage.stats import rebuild_daily
 from tests.console.conftest import Console
 from tests.dashboard.month import (
     CAMPAIGN_NUMBER,
@@ -80,6 +82,11 @@ async def test_dashboard_json_holds_the_months_counts_and_exports_are_audited(co
     before = Counter(s.commune_code for s in specs if end - timedelta(days=14) <= s.local_day < end - timedelta(days=7))
     assert {r["code"]: (r["this_week"], r["last_week"]) for r in data["communes_week"]} == {
         code: (recent.get(code, 0), before.get(code, 0)) for code in set(recent) | set(before)}
+
+    # The daily counts kept at filing are exactly what a recount from the tips gives (migration 0017's way).
+    kept = await console.db.run(lambda c: sorted(c.execute(sa.select(stats_daily)).all()))
+    assert await console.db.run(rebuild_daily) == len(kept)
+    assert await console.db.run(lambda c: sorted(c.execute(sa.select(stats_daily)).all())) == kept
 
     page = await client.get("/console/dashboard", params=RANGE)
     assert page.status_code == 200
