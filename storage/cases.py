@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage.alerts import AlertRules, on_tip
+from storage.alerts_tally import tally
 from storage.crypto import Cipher
 from storage.schema import tips
 from storage.units import route_tip
@@ -115,6 +116,7 @@ def open_case(conn: sa.Connection, *, tip_id: int, reference: str, kind: str, ch
     # Same transaction: a tip is counted towards its campaigns exactly when it exists.
     on_tip(conn, tip_id=tip_id, indicators=indicators, pretext=_code(slots.get("pretext")),
            commune_code=routing.commune_code, now=now, rules=targets.alerts, cipher=cipher)
+    tally(conn, tip_id=tip_id)  # the dashboard's daily counts
 
 
 def forget_terms(conn: sa.Connection, *, tip_id: int) -> None:
