@@ -22,7 +22,7 @@ from bot.console.auth import CheckedForm, ConsoleUser, now_utc, require_roles
 from bot.console.templating import Renderer, page_headers
 from bot.runtime import Runtime
 from handlers.flowload import FlowError, FlowLoadError, FlowSet, load_flows
-from storage import content_flows
+from storage import content_flows, users
 
 Admin = Annotated[ConsoleUser, Depends(require_roles("admin"))]
 FILE_NAME = re.compile(r"^[a-z0-9_]{1,48}\.yaml$")
@@ -47,13 +47,19 @@ def diff_lines(old: str, new: str) -> list[tuple[str, str]]:
     return out
 
 
+async def actors(runtime: Runtime) -> dict[str, str]:
+    """``officer:<id>`` → the account's e-mail, so a version's author reads as a person."""
+    return {f"officer:{u.id}": u.email for u in await runtime.db.run(users.list_users)}
+
+
 def numbered(text: str, errors: list[FlowError], file: str) -> list[tuple[int, str, list[FlowError]]]:
-    """The text line by line, each with the errors found on it (the editor's listing)."""
+    """The lines around each error, with the errors found on them (the editor's listing)."""
     at: dict[int, list[FlowError]] = {}
     for e in errors:
         if e.file == file and e.line:
             at.setdefault(e.line, []).append(e)
-    return [(n, line, at.get(n, [])) for n, line in enumerate(text.splitlines(), start=1)]
+    near = {n + d for n in at for d in range(-3, 4)}  # each error with three lines either side
+    return [(n, line, at.get(n, [])) for n, line in enumerate(text.splitlines(), start=1) if n in near]
 
 
 class FlowFiles:
@@ -98,7 +104,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
             live = next((v for v in versions if v.id == current.get(name)), None)
             rows.append({"name": name, "live": live, "versions": len(versions),
                          "flows": flow_ids(published.get(name) or files.shipped(name) or "")})
-        return renderer.render(request, "content_flows.html", {"files": rows,
+        return renderer.render(request, "content_flows.html", {"files": rows, "who": await actors(runtime),
                                                                "errors": runtime.flows.last_errors})
 
     async def editor(request: Request, name: str, *, text: str | None = None, errors: list[FlowError] | None = None,
@@ -117,7 +123,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         return renderer.render(request, "content_flow.html", {
             "name": name, "text": text, "errors": errors or [], "lines": numbered(text, errors or [], name),
             "versions": versions, "publications": await db.run(content_flows.publications, file=name),
-            "live_source": "db" if name in published else "file",
+            "live_source": "db" if name in published else "file", "who": await actors(runtime),
             "done": DONE.get(request.query_params.get("done", ""))}, status=status)
 
     @router.get("/console/content/flows/{name}")
@@ -177,7 +183,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         published = await db.run(content_flows.current_texts)
         live = published.get(name, files.shipped(name) or "")
         return renderer.render(request, "content_flow_version.html", {
-            "name": name, "version": version, "diff": diff_lines(live, version.text)})
+            "name": name, "version": version, "diff": diff_lines(live, version.text), "who": await actors(runtime)})
 
     return router
 
