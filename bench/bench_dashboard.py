@@ -45,6 +45,7 @@ from storage.keys import ConversationKey  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.stats import rebuild_daily  # noqa: E402
 from storage.tips import Indicator, create_tip  # noqa: E402
+from storage.workflow_schema import tip_cases  # noqa: E402
 
 TARGET_MS = 300.0
 END = datetime(2026, 11, 26, tzinfo=UTC)  # inside the generated span (1/1 … ~27/11/2026)
@@ -93,12 +94,15 @@ async def filing_cost(db: Database, cipher: Any, count: int, *, same_number: boo
     database and cache); the difference is what the counting costs."""
     on, off = AlertRules(), AlertRules(enabled=False)
     times: dict[bool, list[float]] = {True: [], False: []}
-    start = datetime.now(UTC)
+    # After every tip already filed (an earlier run's too): in time order, as a live intake files them.
+    latest = await db.run(lambda c: c.execute(sa.select(sa.func.max(tip_cases.c.created_at))).scalar_one())
+    start = max(datetime.now(UTC), latest.replace(tzinfo=UTC) + timedelta(seconds=1))
     before = await db.run(lambda c: c.execute(sa.select(sa.func.count()).select_from(alerts)).scalar_one())
     base = int(time.time() * 1000) % 10**6 * 10**4
+    campaign = f"+8491299{base // 10**4 % 10**4:04d}"  # a new number each run: raised once, then joined
     for i in range(count):
         counted = i % 2 == 0
-        number = "+84912999000" if same_number else f"+8498{(base + i) % 10**7:07d}"
+        number = campaign if same_number else f"+8498{(base + i) % 10**7:07d}"
         now = start + timedelta(seconds=i * (2 if same_number else 1))
         t0 = time.perf_counter()
         await db.run(file_one, n=base + i, number=number, rules=on if counted else off, cipher=cipher, now=now)
