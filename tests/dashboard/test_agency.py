@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from docx import Document
 
+from bot.intake.builder import build_tip_v1
 from storage.reference import SchoolRecord, upsert_schools
 from storage.reference_schema import school_phones
 from storage.schema import audit_log
@@ -59,6 +60,10 @@ async def test_a_school_reports_an_incident_into_the_queue(console: Console) -> 
     assert rows and all(r == ("agency", "console", "32014", True, True) for r in rows)
     page = await client.get("/console/agency")
     assert page.text.count("TG-") >= 5
+    # The sinks get it like any tip (tip.v1 validated by the intake's model), OTP redacted.
+    tip_id = await console.db.run(lambda c: c.execute(sa.select(sa.func.min(tip_cases.c.tip_id))).scalar_one())
+    document = await console.db.run(build_tip_v1, tip_id, base_url="http://127.0.0.1", cipher=console.cipher)
+    assert document["reference"].startswith("TG-") and "123456" not in str(document)
     officer = await console.make_user("canbo@ca.vn", "officer", "CA-TL")
     queue = await (await console.signed_in_client(officer)).get("/console/queue", params={"kind": "agency"})
     assert queue.status_code == 200 and queue.text.count("TG-") >= 5
