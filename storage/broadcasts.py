@@ -25,15 +25,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storage import audit
+
+# Where a broadcast stands (its own module; part of this interface).
+from storage.broadcast_progress import UNCERTAIN as UNCERTAIN
+from storage.broadcast_progress import VISIT_CHANNELS as VISIT_CHANNELS
+from storage.broadcast_progress import Progress as Progress
+from storage.broadcast_progress import progress as progress
+from storage.broadcast_progress import sent_to as sent_to
 from storage.content_schema import broadcast_deliveries, broadcast_leases, broadcasts, subscriptions
 from storage.crypto import Cipher
 from storage.notices_schema import chat_presence
 from storage.subscriptions import Audience, audience_filter, chat_aad, mark_blocked
 
 STATUSES = ("draft", "scheduled", "sending", "paused", "done", "cancelled")
-# Channels whose parents are reached on their next visit (an open page, their next request), not by a push.
-VISIT_CHANNELS = ("web", "api")
-UNCERTAIN = ("interrupted", "timeout")  # may or may not have arrived: never sent again
 STALE_PUSH = timedelta(minutes=5)
 _B, _D, _L, _S = broadcasts.c, broadcast_deliveries.c, broadcast_leases.c, subscriptions.c
 
@@ -364,72 +368,3 @@ def housekeeping(conn: sa.Connection, *, now: datetime, visit_days: int) -> list
                                                                              updated_at=now))
     return finished
 
-
-# ----- progress ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Where a broadcast stands. ``remaining`` excludes parents reached on their next visit (``waiting``)."""
-
-    total: int
-    sent: int
-    failed: int
-    blocked: int
-    uncertain: int
-    cancelled: int
-    remaining: int
-    waiting: int
-    per_minute: float  # sent in the last minute
-    by_channel: dict[str, dict[str, int]]
-
-    @property
-    def settled(self) -> int:
-        return self.sent + self.failed + self.blocked + self.uncertain + self.cancelled
-
-    @property
-    def percent(self) -> int:
-        """Share of the recipients a sender can push to that are settled."""
-        pushable = self.total - self.waiting
-        return 100 if pushable <= 0 else min(100, int(100 * (pushable - self.remaining) / pushable))
-
-    @property
-    def eta_seconds(self) -> float | None:
-        if self.remaining == 0:
-            return 0.0
-        return None if self.per_minute <= 0 else self.remaining / (self.per_minute / 60.0)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"total": self.total, "sent": self.sent, "failed": self.failed, "blocked": self.blocked,
-                "uncertain": self.uncertain, "cancelled": self.cancelled, "remaining": self.remaining,
-                "waiting": self.waiting, "percent": self.percent, "per_minute": round(self.per_minute, 1),
-                "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds),
-                "by_channel": self.by_channel}
-
-
-def progress(conn: sa.Connection, *, broadcast_id: int, now: datetime) -> Progress:
-    counts: dict[str, int] = dict.fromkeys(("sent", "failed", "blocked", "uncertain", "cancelled", "remaining",
-                                            "waiting"), 0)
-    by_channel: dict[str, dict[str, int]] = {}
-    rows = conn.execute(sa.select(_D.channel, _D.status, _D.failure, sa.func.count())
-                        .where(_D.broadcast_id == broadcast_id).group_by(_D.channel, _D.status, _D.failure))
-    for channel, status, failure, n in rows:
-        if status in ("pending", "claimed"):
-            bucket = "waiting" if status == "pending" and channel in VISIT_CHANNELS else "remaining"
-        elif status == "failed":
-            bucket = "blocked" if failure == "blocked" else "uncertain" if failure in UNCERTAIN else "failed"
-        else:
-            bucket = status  # sent | cancelled
-        counts[bucket] += int(n)
-        by_channel.setdefault(channel, {}).setdefault(bucket, 0)
-        by_channel[channel][bucket] += int(n)
-    total = int(conn.execute(sa.select(sa.func.count()).where(_D.broadcast_id == broadcast_id)).scalar_one())
-    recent_sent = int(conn.execute(sa.select(sa.func.count()).where(
-        _D.broadcast_id == broadcast_id, _D.status == "sent", _D.sent_at >= now - timedelta(seconds=60),
-        _D.claimed_by != "pull")).scalar_one())
-    return Progress(total=total, per_minute=float(recent_sent), by_channel=by_channel, **counts)
-
-
-def sent_to(conn: sa.Connection, *, broadcast_id: int) -> list[tuple[int, str, str | None]]:
-    """(subscription id, status, failure) of every recipient: what tests and the CLI check after a crash."""
-    return [(r.subscription_id, r.status, r.failure) for r in conn.execute(
-        sa.select(_D.subscription_id, _D.status, _D.failure).where(_D.broadcast_id == broadcast_id)
-        .order_by(_D.subscription_id))]
