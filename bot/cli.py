@@ -229,6 +229,9 @@ def chat(obj: Ctx, chat_id: str, echo: bool | None) -> None:
     async def main() -> None:
         runtime = await build_runtime(settings)
         try:
+            from bot.content_service import prepare
+
+            await prepare(runtime)  # the flow versions admins published, as `serve` uses them
             channel = TerminalChannel(runtime, chat_id=chat_id)
             await channel.run(sys.stdin, echo=echo if echo is not None else not sys.stdin.isatty())
         finally:
