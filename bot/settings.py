@@ -275,7 +275,9 @@ class BroadcastSettings(_Section):
     per_second: dict[str, float] = Field(default_factory=lambda: {"telegram": 28.0, "zalo": 8.0, "web": 50.0})
     default_per_second: float = Field(default=10.0, gt=0, le=1000)
     in_flight: int = Field(default=4, ge=1, le=64)  # sends waiting for their platform's answer at once
-    max_attempts: int = Field(default=6, ge=1, le=50)  # then a recipient is given up ("gave_up")
+    # Network trouble or rate limits: retried with backoff (5 s doubling to 10 min, about 50 min in all), then
+    # the recipient is given up ("gave_up").
+    max_attempts: int = Field(default=12, ge=1, le=50)
     # A chat that can only be reached when the parent comes back (web chat, HTTP API) waits this long.
     visit_days: int = Field(default=14, ge=1, le=365)
 
