@@ -33,6 +33,10 @@ class ModelFormatError(ValueError):
     """A saved model file is missing, corrupt or from an incompatible version."""
 
 
+class TrainingUnavailable(RuntimeError):
+    """Training was needed but scikit-learn (the ``train`` extra) is not installed."""
+
+
 @dataclass(frozen=True)
 class Hyper:
     """Training knobs, chosen by repeated 5-fold cross-validation on nlu.yml (never on test.yml).
@@ -125,13 +129,18 @@ class IntentModel:
         ``groups`` ties augmented copies to their original line so a copy never sits in the training folds
         while its twin is scored (that would make the out-of-fold scores, and so the temperature, overconfident).
         """
-        import scipy.sparse
-        import sklearn.feature_extraction.text
-        import sklearn.linear_model
-        import sklearn.model_selection
-        import sklearn.multiclass
-        import sklearn.svm
-        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no stubs; ships with sklearn
+        try:
+            import scipy.sparse
+            import sklearn.feature_extraction.text
+            import sklearn.linear_model
+            import sklearn.model_selection
+            import sklearn.multiclass
+            import sklearn.svm
+            from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # no stubs; with sklearn
+        except ImportError as exc:  # serving needs only numpy; training is the `train` extra
+            raise TrainingUnavailable(
+                f"training the intent model needs scikit-learn ({exc.name} is missing): "
+                "pip install -c constraints.txt -e '.[train]'") from None
 
         del scipy, sklearn  # imported for their side effect: they load the BLAS/OpenMP pools limited below
         # These problems are far too small for BLAS threads to help; on a busy machine they made training

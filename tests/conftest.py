@@ -117,3 +117,15 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key, raising=False)
 
 
+# Hypothesis tests configured for thousands of examples are the full-strength fuzz runs (tests/security): they
+# form the `slow` set with the tests marked by hand — CI's `./dev test` runs everything, `./dev test fast` leaves
+# the slow set out — without their files having to carry the marker.
+FULL_STRENGTH_EXAMPLES = 1000
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        chosen = getattr(getattr(item, "obj", None), "_hypothesis_internal_use_settings", None)
+        if chosen is not None and chosen.max_examples >= FULL_STRENGTH_EXAMPLES:
+            item.add_marker(pytest.mark.slow)

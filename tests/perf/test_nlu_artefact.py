@@ -83,3 +83,26 @@ def test_recorded_fingerprints_are_checked_field_by_field() -> None:
     assert not artefact.matches({**now, "raw": "x", "data": "z"})
     assert artefact.matches({**now, "raw": "x", "data": "z"}, check_data=False)  # trained on other data on purpose
     assert not artefact.matches(None)
+
+
+def test_serving_needs_no_scikit_learn_and_training_says_what_is_missing(tmp_path: Path) -> None:
+    """scikit-learn is the `train` extra: a server answers without it, and training names the extra."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "sys.modules['sklearn'] = None  # as if the train extra were not installed\n"
+        "from pathlib import Path\n"
+        "from nlu.api import NluEngine, default_engine\n"
+        "from nlu.model import TrainingUnavailable\n"
+        f"engine = default_engine(Path({str(tmp_path / 'none.npz')!r}))\n"
+        "print(engine.parse('số 0377 123 999 gọi xưng cô chủ nhiệm, có thật không').intent)\n"
+        "try:\n"
+        "    NluEngine.train()\n"
+        "except TrainingUnavailable as exc:\n"
+        "    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    intent, message = out.stdout.strip().splitlines()
+    assert intent == "check_call"
+    assert "scikit-learn" in message and ".[train]" in message
