@@ -59,7 +59,7 @@ class BodyLimit:
             return
         limit = UPLOAD_LIMIT if scope.get("path") in UPLOAD_PATHS else self.default_limit
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
             await _too_large(send, limit)
             return
         seen = 0
@@ -93,7 +93,9 @@ class _TooLarge(Exception):
 async def _too_large(send: Send, limit: int) -> None:
     body = error_bytes(f"request body larger than {limit} bytes", 413)
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            # as every JSON answer (it is sent before the app, so its header layer never sees it)
+                            (b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]})
     await send({"type": "http.response.body", "body": body})
 
 

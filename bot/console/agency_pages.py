@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from bot.console.auth import ConsoleUser, RowId, checked_form, require_roles
+from bot.console.auth import ConsoleUser, RowId, checked_form, require_roles, small_int
 from bot.console.labels import Labels
 from bot.console.templating import Renderer, request_lang
 from bot.runtime import Runtime
@@ -41,7 +41,7 @@ def parse_form(form: FormData, pretexts: set[str]) -> tuple[agency.IncidentRepor
     if len(what) < 10:
         errors["what"] = "Hãy mô tả sự việc (ít nhất 10 ký tự)."
     parents_text = str(form.get("parents", "") or "1").strip()
-    parents = int(parents_text) if parents_text.isdigit() else -1
+    parents = small_int(parents_text, limit=100_000) or -1
     if not 1 <= parents <= 100_000:
         errors["parents"] = "Số phụ huynh là một số từ 1."
     numbers: list[str] = []
@@ -65,7 +65,7 @@ def parse_form(form: FormData, pretexts: set[str]) -> tuple[agency.IncidentRepor
     if pretext is not None and pretext not in pretexts:
         errors["pretext"] = "Chọn một thủ đoạn trong danh sách."
     amount_text = str(form.get("amount", "")).replace(".", "").replace(",", "").strip()
-    amount = int(amount_text) if amount_text.isdigit() else None
+    amount = small_int(amount_text)
     if amount_text and (amount is None or amount >= 2**62):
         errors["amount"] = "Số tiền là một số (đồng)."
     if errors:
@@ -142,11 +142,11 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
     @router.post("/console/agency/admin/bind")
     async def bind(request: Request, user: Annotated[ConsoleUser, Depends(ADMINS)],
                    form: Annotated[FormData, Depends(checked_form)]) -> Response:
-        raw = str(form.get("user_id", ""))
+        chosen = small_int(form.get("user_id", ""))
         try:
-            if not raw.isdigit():
+            if chosen is None:
                 raise UserError("choose an account", vi="Chọn một tài khoản.")
-            await db.run(agency.bind, user_id=int(raw), kind=str(form.get("kind", "")), code=str(form.get("code", "")),
+            await db.run(agency.bind, user_id=chosen, kind=str(form.get("kind", "")), code=str(form.get("code", "")),
                          actor=user.actor, now=datetime.now(UTC))
         except UserError as exc:
             return await admin_page(request, error=exc.say(request_lang(request)), status=400)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from bot.clientaddr import client_addr_of
-from bot.console.auth import ConsoleUser, require_roles
+from bot.console.auth import ConsoleUser, require_roles, small_int
 from bot.console.queue_pages import keep_query
 from bot.console.templating import Renderer, local_day
 from bot.runtime import Runtime
@@ -54,7 +54,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         actor, action, subject = (p.get(k, "").strip()[:128] for k in ("actor", "action", "subject"))
         start = local_day(p.get("from", ""), end=False) if p.get("from") else None
         end = local_day(p.get("to", ""), end=True) if p.get("to") else None
-        before = int(p["before"]) if p.get("before", "").isdigit() else None
+        before = small_int(p.get("before", ""))
         now = datetime.now(UTC)
 
         def work(conn: sa.Connection) -> list[dict[str, Any]]:

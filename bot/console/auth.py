@@ -283,3 +283,15 @@ EnrollingUser = Annotated[ConsoleUser, Depends(enrolling_user)]
 CheckedForm = Annotated[FormData, Depends(checked_form)]
 # A row id in a path: what does not fit a database integer is a 422, not an OverflowError from the driver.
 RowId = Annotated[int, Path(ge=0, le=2**63 - 1)]
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def small_int(text: object, *, limit: int = 2**63 - 1) -> int | None:
+    """A form or query value as a non-negative int no larger than ``limit``, else None.
+
+    Not ``str.isdigit``: it accepts "²" (which ``int`` refuses) and numbers no database integer holds.
+    """
+    if not isinstance(text, str) or not 0 < len(text) <= 19 or not set(text) <= _ASCII_DIGITS:
+        return None
+    value = int(text)
+    return value if value <= limit else None

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from bot.console.auth import CheckedForm, ConsoleUser, now_utc, require_roles
+from bot.console.auth import CheckedForm, ConsoleUser, now_utc, require_roles, small_int
 from bot.console.templating import Renderer, page_headers
 from bot.runtime import Runtime
 from handlers.checks.csv_import import SCHOOL_HEADER, CsvFileError, parse_schools_csv
@@ -98,7 +98,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
                         values: dict[str, str] | None = None) -> Response:
         q = request.query_params.get("q", "").strip()[:100]
         wanted = request.query_params.get("page", "1")
-        page = max(1, int(wanted)) if wanted.isdigit() else 1
+        page = max(1, small_int(wanted, limit=1_000_000) or 1)  # the offset must fit a database integer
         phone = parse_phone(q) if q and any(ch.isdigit() for ch in q) else None
         phones = [phone.e164] if phone is not None and phone.valid and phone.e164 else []
         found, total = await db.run(content_directory.search_schools, words=fold(q).lower(), phones=phones,

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from bot.console.auth import CheckedForm, ConsoleUser, now_utc, require_roles
+from bot.console.auth import CheckedForm, ConsoleUser, now_utc, require_roles, small_int
 from bot.console.templating import Renderer, page_headers, request_lang
 from bot.runtime import Runtime
 from storage import content_faq
@@ -28,7 +28,8 @@ def _values(form: Any) -> dict[str, Any]:
     position = text("position").strip()
     return {"question": text("question"), "answer": text("answer"), "keywords": text("keywords"),
             "language": text("language") or "vi", "enabled": bool(form.get("enabled")),
-            "position": int(position) if position.lstrip("-").isdigit() else 0}
+            "position": (-1 if position.startswith("-") else 1) * (small_int(position[1:] if position.startswith("-")
+                                                                              else position, limit=1_000_000) or 0)}
 
 
 def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from bot.console.auth import CheckedForm, ConsoleUser, now_utc, require_roles
+from bot.console.auth import CheckedForm, ConsoleUser, now_utc, require_roles, small_int
 from bot.console.templating import Renderer, page_headers
 from bot.runtime import Runtime
 from handlers.checks.csv_import import parse_blocklist_entry
@@ -58,7 +58,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         kind = kind if kind in content_directory.BLOCK_KINDS else ""
         q = request.query_params.get("q", "").strip()[:100]
         wanted = request.query_params.get("page", "1")
-        page = max(1, int(wanted)) if wanted.isdigit() else 1
+        page = max(1, small_int(wanted, limit=1_000_000) or 1)  # the offset must fit a database integer
         entries, total = await db.run(content_directory.blocklist_page, kind=kind or None, contains=q, limit=100,
                                       offset=(page - 1) * 100)
         return renderer.render(request, "content_blocklist.html", {

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, QueryParams
 
 from bot.clientaddr import client_addr_of
-from bot.console.auth import ConsoleUser, checked_form, require_roles
+from bot.console.auth import ConsoleUser, checked_form, require_roles, small_int
 from bot.console.labels import Labels
 from bot.console.officers import officer_names
 from bot.console.templating import Renderer, local_day, request_lang
@@ -149,7 +149,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
     @router.post("/console/queue/bulk")
     async def bulk_action(request: Request, user: Annotated[ConsoleUser, Depends(READERS)],
                           form: Annotated[FormData, Depends(checked_form)]) -> Response:
-        ids = [int(v) for v in form.getlist("tip") if isinstance(v, str) and v.isdigit()][:BULK_MAX]
+        ids = [i for i in (small_int(v) for v in form.getlist("tip")) if i is not None][:BULK_MAX]
         action = str(form.get("action", ""))
         outcome = str(form.get("outcome", "")) or None
         back = str(form.get("back", ""))
@@ -158,10 +158,9 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
             return RedirectResponse(_with(back, done="bulk_none"), status_code=303)
         assignee: int | None = None
         if action == "assign":
-            raw = str(form.get("assignee", ""))
-            if user.role != "supervisor" or not raw.isdigit():
+            assignee = small_int(form.get("assignee", ""))
+            if user.role != "supervisor" or assignee is None:
                 return RedirectResponse(_with(back, done="bulk_none"), status_code=303)
-            assignee = int(raw)
         kind = "status" if action in ("in_review", "investigating") else action
         done, errors = await db.run(
             workflow.bulk, viewer=user.viewer, tip_ids=ids, action=kind, now=datetime.now(UTC),

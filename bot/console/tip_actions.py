@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from bot.clientaddr import client_addr_of
-from bot.console.auth import ConsoleUser, RowId, checked_form, require_roles
+from bot.console.auth import ConsoleUser, RowId, checked_form, require_roles, small_int
 from bot.console.templating import Renderer
 from bot.runtime import Runtime
 from storage import tip_links, workflow
@@ -116,8 +116,8 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
             assignee = user.id
         elif who == "none":
             assignee = None
-        elif who.isdigit():
-            assignee = int(who)
+        elif small_int(who) is not None:
+            assignee = small_int(who)
         else:
             return _back(case.reference, problem="refused")
         try:

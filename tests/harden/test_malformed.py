@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.jsonbody import BodyError, loads
+from bot.web import UPLOAD_PATHS
 from tests.harden.conftest import hotline
 
 SECRET = "s3cret-token"
@@ -153,3 +154,30 @@ async def test_every_openapi_reference_resolves(tmp_path: Path) -> None:
         for part in ref[2:].split("/"):
             assert part in node, ref
             node = node[part]
+
+
+async def test_a_body_past_the_limit_is_413_whether_or_not_it_says_its_length(tmp_path: Path) -> None:
+    """The limit holds on the bytes read: a chunked body (no Content-Length) is cut off like a declared one."""
+    limit = 4096
+    body = b'{"user_id": "u", "text": "' + b"x" * (2 * limit) + b'"}'
+
+    async def chunked() -> Any:
+        for start in range(0, len(body), 512):
+            yield body[start:start + 512]
+
+    async with hotline(tmp_path, server={"max_body_bytes": limit}) as h, h.client() as client:
+        for endpoint in [e for e in JSON_ENDPOINTS if e not in UPLOAD_PATHS]:  # those take files: 12 MB
+            declared = await client.post(endpoint, content=body, headers={"content-type": "application/json"})
+            streamed = await client.post(endpoint, content=chunked(), headers={"content-type": "application/json"})
+            for r in (declared, streamed):
+                assert r.status_code == 413, (endpoint, r.status_code, r.text[:200])
+                assert_error_shape(r)
+            assert "content-length" not in streamed.request.headers
+
+
+async def test_unknown_fields_are_ignored_by_the_chat_api_and_named_by_the_check(tmp_path: Path) -> None:
+    async with hotline(tmp_path) as h, h.client() as client:
+        r = await client.post("/api/v1/messages", json={"user_id": "u-extra", "text": "menu", "unknown": {"a": 1}})
+        assert r.status_code == 200 and r.json()["messages"], r.text
+        r = await client.post("/api/v1/check", json={"phone": "0912 345 678", "colour": "red"})
+        assert r.status_code == 422 and "colour" in r.json()["error"]["message"], r.text  # a typo is not dropped

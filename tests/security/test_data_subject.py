@@ -90,3 +90,40 @@ def test_key_config_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyP
     cipher = build_cipher(load_settings())
     assert cipher.current == "prod1" and set(cipher.keys) == {"prod1"}
     assert not (tmp_path / "unused.json").exists()  # configured keys: no key file is created
+
+
+async def test_retention_deletes_a_closed_tips_screenshots_and_free_text(sqlite_db: Database, tmp_path: Path) -> None:
+    """PRIVACY.md, "Storage limitation": the screenshot file goes with the tip's personal data; the outbox never
+    held any (it names the tip only)."""
+    from storage.files import store_attachment
+    from storage.keys import ConversationKey
+    from storage.schema import outbox, tip_attachments
+    from storage.tips import create_tip
+    from tests.harden.conftest import PNG
+
+    shot = store_attachment(tmp_path / "data", PNG, cipher=TEST_CIPHER, file_name="s.png")
+    assert shot.path and Path(shot.path).exists()
+    now = datetime.now(UTC)
+    slots = {"contact_channel": "sms", "message_text": "Con tôi học lớp 6A, mã học sinh 0123456", "screenshots": [1]}
+
+    def file(conn: sa.Connection) -> int:
+        ref = create_tip(conn, key=ConversationKey("api", "parent-shot"), user_id="parent-shot", urgent=False,
+                         data={"slots": slots, "locale": "vi", "consent": {"contact": False}}, attachments=[shot],
+                         indicators=[], sinks=["console", "webhook"], prefix="TG", now=now, cipher=TEST_CIPHER)
+        tip_id = int(ref.rsplit("-", 1)[1])
+        payloads = {str(p) for p in conn.execute(sa.select(outbox.c.payload)).scalars()}
+        assert payloads == {str({"reference": ref, "tip_id": tip_id})}
+        close_tip(conn, tip_id=tip_id, now=now - timedelta(days=181))
+        return tip_id
+
+    tip_id = await sqlite_db.run(file)
+    report = await sqlite_db.run(run_retention, cipher=TEST_CIPHER, now=now, closed_tip_days=180,
+                                 conversation_days=30, data_dir=tmp_path / "data")
+    assert report.tips_anonymised == 1 and report.files_deleted >= 1
+    assert not Path(shot.path).exists()
+    (tip,) = await tip_rows(sqlite_db)
+    assert "message_text" not in tip["data"]["slots"] and "screenshots" not in tip["data"]["slots"]
+    assert tip["data"]["slots"]["contact_channel"] == "sms"
+    rows = await sqlite_db.run(lambda c: c.execute(sa.select(sa.func.count()).select_from(tip_attachments)
+                                                   .where(tip_attachments.c.tip_id == tip_id)).scalar_one())
+    assert rows == 0

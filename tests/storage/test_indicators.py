@@ -309,3 +309,19 @@ async def test_downgrade_refuses_to_drop_sealed_values_and_works_without_them(sq
     async with sqlite_db.engine.connect() as conn:
         columns = await conn.run_sync(lambda c: {x["name"] for x in sa.inspect(c).get_columns("tip_indicators")})
     assert {"value_key", "value_sealed", "legacy_value"} <= columns
+
+
+async def test_retention_unlinks_indicators_from_the_reporter_and_keeps_them_for_clusters(database: Database) -> None:
+    from storage.retention import run_retention
+
+    def work(conn: sa.Connection) -> None:
+        old = file_tip(conn, 1, [("bank_account", ACCOUNT)], when=NOW - timedelta(days=400), origin="203.0.113.9")
+        before = conn.execute(sa.select(tip_indicators.c.reporter_key)).scalar_one()
+        report = run_retention(conn, cipher=TEST_CIPHER, now=NOW, closed_tip_days=180, conversation_days=30,
+                               open_tip_days=365)
+        assert report.tips_anonymised == 1
+        key, origin = conn.execute(sa.select(tip_indicators.c.reporter_key, tip_indicators.c.origin_key)).one()
+        assert key != before and origin is None  # a chat id or an address no longer leads to the tip
+        assert indicators.of_tip(conn, cipher=TEST_CIPHER, tip_id=old) == [("bank_account", ACCOUNT)]
+
+    await database.run(work)
