@@ -210,7 +210,8 @@ def _count(conn: sa.Connection, *, kind: str, key: str, value: str, rule: Rule, 
             state["alert_last_at"] = max(last, now)
         result = Raised(row.alert_id, kind, key, new=False)
     elif hot:
-        members = _window_tips(conn, kind=kind, key=key, since=now - timedelta(minutes=rule.window_minutes))
+        members = _window_tips(conn, kind=kind, key=key, since=now - timedelta(minutes=rule.window_minutes),
+                               until=now + gap)
         members.setdefault(tip_id, now)
         sealed = None if kind == "pretext_commune" else cipher.seal_text(value, aad=value_aad(kind, key))
         alert_id = _raise(conn, kind=kind, key=key, sealed=sealed, seq=row.campaigns + 1, rule=rule,
@@ -251,17 +252,20 @@ def _hot_around(conn: sa.Connection, *, kind: str, key: str, now: datetime, rule
     return False
 
 
-def _window_tips(conn: sa.Connection, *, kind: str, key: str, since: datetime) -> dict[int, datetime]:
-    """The key's tips since the window opened (once, when an alert is raised: the campaign's first tips). No upper
-    bound: a tip of a later moment that another process filed first belongs to the campaign too."""
+def _window_tips(conn: sa.Connection, *, kind: str, key: str, since: datetime, until: datetime
+                 ) -> dict[int, datetime]:
+    """The key's tips since the window opened (once, when an alert is raised: the campaign's first tips), up to
+    the campaign's gap after it: a tip of a later moment that another process filed first belongs to it too, one
+    from after the gap does not."""
     if kind == "pretext_commune":
         pretext, _, commune = key.partition("@")
         c = tip_cases.c
         query = sa.select(c.tip_id, c.created_at).where(c.commune_code == commune, c.created_at > since,
-                                                         c.pretext == pretext)
+                                                         c.created_at <= until, c.pretext == pretext)
     else:
         t = tip_indicators.c
-        query = sa.select(t.tip_id, t.created_at).where(t.kind == kind, t.value_key == key, t.created_at > since)
+        query = sa.select(t.tip_id, t.created_at).where(t.kind == kind, t.value_key == key, t.created_at > since,
+                                                        t.created_at <= until)
     return {int(r.tip_id): utc(r.created_at) for r in conn.execute(query)}
 
 

@@ -23,6 +23,7 @@ from bot.console.labels import Labels
 from bot.console.templating import Renderer, page_headers, request_lang
 from bot.runtime import Runtime
 from storage import audit, stats
+from storage.alerts_tally import LOCAL_OFFSET
 from storage.units import list_units
 
 READERS = require_roles("officer", "supervisor")
@@ -36,7 +37,7 @@ TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json",
 
 
 def today_local() -> date:
-    return (datetime.now(UTC) + stats.LOCAL_OFFSET).date()
+    return (datetime.now(UTC) + LOCAL_OFFSET).date()
 
 
 def parse_period(params: Any, user: ConsoleUser) -> tuple[stats.Period, list[str]]:

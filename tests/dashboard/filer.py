@@ -3,7 +3,8 @@ transaction (as the dialogue does), through its own engine and connection pool.
 
     python -m tests.dashboard.filer DATABASE_URL KEY_FILE PART PARTS BACKGROUND START_FILE
 
-It waits until ``START_FILE`` exists, so both processes race from the same moment.
+It waits until ``START_FILE`` exists, so both processes race from the same moment. Odd parts file their
+share from the month's end backwards, so arrival order is as far from time order as it gets.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ async def main(url: str, key_file: str, part: int, parts: int, background: int) 
     cipher = cipher_from_file(Path(key_file), create=False)
     db = Database(url)
     mine = [s for i, s in enumerate(generate(background=background).specs) if i % parts == part]
+    if part % 2:
+        mine.reverse()  # the other process files backwards: tips of one campaign arrive far out of time order
     try:
         # A few tips at once per process, each in its own transaction: the campaigns' tips interleave.
         for first in range(0, len(mine), 4):
