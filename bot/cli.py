@@ -184,6 +184,12 @@ def serve(obj: Ctx, host: str | None, port: int | None) -> None:
 
             if isinstance(zalo, ZaloChannel):  # its webhook route is mounted by create_app
                 services.append(("zalo", ZaloService(runtime, zalo).run))
+        zalo_bot = runtime.channels.get("zalo_bot")
+        if zalo_bot is not None:
+            from bot.channels.zalo_bot import ZaloBotChannel, ZaloBotService
+
+            if isinstance(zalo_bot, ZaloBotChannel):  # its webhook route is mounted by create_app
+                services.append(("zalo_bot", ZaloBotService(runtime, zalo_bot).run))
         if settings.intake.run_forwarder:
             services.append(("forwarder", forwarder_service(runtime, build_sinks(settings, telegram_cards=cards))))
         from bot.delivery import delivery_services
@@ -393,6 +399,8 @@ LAZY_COMMANDS: dict[str, tuple[str | Callable[[], click.Command], str]] = {
     "users": ("bot.cli_users:users_group",
               "Console accounts (officers, supervisors, admins) who sign in at /console/login."),
     "zalo": ("bot.cli_zalo:zalo_group", "Zalo Official Account channel: authorisation, tokens and status."),
+    "zalo-bot": ("bot.channels.zalo_bot.cli:zalo_bot_group",
+                 "Zalo Bot Platform channel: webhook registration and bot status."),
 }
 
 

@@ -45,7 +45,7 @@ class Runtime:
 
     remote_nlu: Any = None  # nlu.rasa_backend.RasaBackend when nlu.backend is rasa (closed with the runtime)
     # The push channels this process can write to parents through (officers' questions, notices, broadcasts):
-    # runtime.channels.get("zalo") is the Zalo OA when it is configured.
+    # runtime.channels.get("zalo") is the Zalo OA, .get("zalo_bot") the Zalo Bot, when they are configured.
     channels: ChannelRegistry = field(default_factory=ChannelRegistry)
 
     async def close(self) -> None:
@@ -167,4 +167,8 @@ async def build_runtime(settings: Settings, *, migrate: bool | None = None) -> R
         from bot.channels.zalo import ZaloChannel  # imported only where the channel is configured
 
         runtime.channels.register(ZaloChannel(settings.zalo, db, cipher))
+    if settings.zalo_bot.enabled:
+        from bot.channels.zalo_bot import ZaloBotChannel  # the Zalo Bot Platform, when its token is set
+
+        runtime.channels.register(ZaloBotChannel(settings.zalo_bot, db, cipher))
     return runtime

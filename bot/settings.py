@@ -116,6 +116,21 @@ class ZaloSettings(_Section):
         return bool(self.app_id and self.secret_key)
 
 
+class ZaloBotSettings(_Section):
+    """The Zalo Bot Platform channel (a Telegram-like bot API); on when ``token`` and ``secret_token`` are set."""
+
+    token: str = ""  # the Bot Token Zalo Bot Creator sends ("<bot id>:<secret>")
+    # The secret Zalo sends back in X-Bot-Api-Secret-Token on every webhook call (8–256 characters, ours).
+    secret_token: str = Field(default="", pattern=r"^$|^[\x21-\x7e]{8,256}$")
+    api_base: str = "https://bot-api.zaloplatforms.com"  # Bot API root (a local fake in tests)
+    webhook_url: str = ""  # public https URL of our /webhooks/zalo-bot (`hotline zalo-bot set-webhook`)
+    messages_per_second: float = Field(default=10.0, gt=0, le=1000)  # our pace (Zalo publishes no figure)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token and self.secret_token)
+
+
 class WebchatSettings(_Section):
     title: str = "Hotline chống lừa đảo"
     color: str = Field(default="#0b5394", pattern=r"^#[0-9a-fA-F]{6}$")
@@ -302,6 +317,7 @@ class Settings(BaseSettings):
     bot: BotSettings = BotSettings()
     telegram: TelegramSettings = TelegramSettings()
     zalo: ZaloSettings = ZaloSettings()
+    zalo_bot: ZaloBotSettings = ZaloBotSettings()
     webchat: WebchatSettings = WebchatSettings()
     intake: IntakeSettings = IntakeSettings()
     nlu: NluSettings = NluSettings()

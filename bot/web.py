@@ -139,6 +139,13 @@ def create_app(runtime: Runtime, *, close_on_shutdown: bool = True,
         zalo = runtime.channels.get("zalo")
         if isinstance(zalo, ZaloChannel):
             app.include_router(zalo_router(runtime, zalo))  # POST /webhooks/zalo (signed by Zalo)
+    if "zalo_bot" in runtime.channels:
+        from bot.channels.zalo_bot import ZaloBotChannel
+        from bot.channels.zalo_bot import make_router as zalo_bot_router
+
+        zalo_bot = runtime.channels.get("zalo_bot")
+        if isinstance(zalo_bot, ZaloBotChannel):
+            app.include_router(zalo_bot_router(runtime, zalo_bot))  # POST /webhooks/zalo-bot (secret token)
 
     @app.get("/api/v1/schemas/tip.v1", summary="The tip.v1 JSON Schema: what the police receive for every tip",
              response_model=TipV1)
