@@ -122,6 +122,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         done = request.query_params.get("done", "")
         return renderer.render(request, "alerts_one.html", {
             "d": detail, "a": detail.alert, "kinds": KIND_WORDS, "labels": labels, "units": known["units"],
+            "communes": known["communes"],
             "about": describe(detail.alert, labels, known["communes"], lang),
             "flash": FLASH.get(done), "n": request.query_params.get("n", ""),
             "why": request.query_params.get("why", "")})
