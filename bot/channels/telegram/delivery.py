@@ -12,6 +12,7 @@ from telegram import (
     InlineKeyboardMarkup,
     KeyboardButton,
     LinkPreviewOptions,
+    MessageEntity,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
@@ -55,15 +56,22 @@ def markup_of(call: Call) -> Markup | None:
     return None
 
 
+def entities_of(call: Call) -> list[MessageEntity] | None:
+    """The call's ``code`` entities (references and emergency numbers a parent copies with one tap)."""
+    found = call.get("entities") or ()
+    return [MessageEntity(**e) for e in found] or None
+
+
 async def execute(bot: Bot, call: Call) -> None:
     if call["method"] == "edit":
         await bot.edit_message_text(
             call["text"], chat_id=call["chat_id"], message_id=call["message_id"],
             reply_markup=inline_markup(call.get("keyboard")), link_preview_options=NO_PREVIEW,
+            entities=entities_of(call),
         )
         return
     await bot.send_message(call["chat_id"], call["text"], reply_markup=markup_of(call),
-                           link_preview_options=NO_PREVIEW)
+                           link_preview_options=NO_PREVIEW, entities=entities_of(call))
 
 
 async def deliver(bot: Bot, call: Call) -> Outcome:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -92,3 +93,20 @@ async def test_long_reply_is_delivered_in_pieces_through_the_real_bot(tmp_path: 
     assert [o.kind for o in outcomes] == ["ok"] * len(calls) and len(calls) == 3
     sent = fake.calls_to("sendMessage", ok=True)
     assert "reply_markup" in sent[-1].params and "reply_markup" not in sent[0].params
+
+
+async def test_references_and_emergency_numbers_reach_telegram_as_copyable_code(tmp_path: Path,
+                                                                                 fake: FakeBotAPI) -> None:
+    """Regression: render() marked them as ``code`` entities but delivery dropped the entities on the way out."""
+    settings = make_settings(tmp_path, fake)
+    calls = render([OutboundMessage("Mã báo cáo: TG-2026-000123. Khẩn cấp gọi 113.")], 5)
+    assert any(call.get("entities") for call in calls)
+    async with make_bot(settings.telegram) as bot:
+        assert [(await deliver(bot, call)).kind for call in calls] == ["ok"] * len(calls)
+    sent = fake.calls_to("sendMessage", ok=True)[-1].params
+    entities = sent["entities"]
+    if isinstance(entities, str):
+        entities = json.loads(entities)
+    text = sent["text"]
+    shown = {text[e["offset"]:e["offset"] + e["length"]] for e in entities if e["type"] == "code"}
+    assert "TG-2026-000123" in shown and "113" in shown
