@@ -26,7 +26,7 @@ from tests.console.conftest import Console, _Server, console_settings
 from tests.e2e.servers import free_port
 
 ADMIN_SETTINGS: dict[str, Any] = {"console": {"cookie_secure": False, "require_totp": ["supervisor"]},
-                                  "content": {"flows_poll_seconds": 0.2}}
+                                  "content": {"flows_poll_seconds": 0.2, "seed_samples": False}}
 
 
 class ServingServer(_Server):
