@@ -96,10 +96,11 @@ async def accounts(db: Database, settings: Settings, cipher: Any) -> dict[str, s
             if conn.execute(sa.select(police_units.c.id).where(police_units.c.id == unit)).first() is None:
                 conn.execute(sa.insert(police_units).values(id=unit, name=f"Đơn vị {unit}", updated_at=now))
         made = {}
-        for role, unit in (("officer", "CA-TT"), ("supervisor", None)):
+        roles: tuple[tuple[str, str | None], ...] = (("officer", "CA-TT"), ("supervisor", None))
+        for role, unit_of in roles:
             email = f"{role}-{os.getpid()}@bench.vn"
             found = users.get_user(conn, email=email)
-            row = found or users.add_user(conn, email=email, role=role, unit_id=unit, password_hash=hashed,
+            row = found or users.add_user(conn, email=email, role=role, unit_id=unit_of, password_hash=hashed,
                                           telegram_user_id=None, actor="bench", now=now)
             made[role] = row.id
         return made

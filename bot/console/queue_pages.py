@@ -122,7 +122,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
         viewer = user.viewer
         now = datetime.now(UTC)
 
-        def work(conn: Any) -> tuple[q.QueuePage, int, dict[int, str], list[dict[str, object]]]:
+        def work(conn: Any) -> tuple[q.QueuePage, int, dict[int, str], list[dict[str, object]], dict[str, str]]:
             try:
                 page = q.queue(conn, viewer=viewer, filters=parsed.filters, cursor=cursor, limit=PAGE_SIZE,
                                cipher=cipher)
