@@ -40,6 +40,7 @@ CHANNEL = {
     "webchat": ("Web chat", "Web chat"),
     "telegram": ("Telegram", "Telegram"),
     "zalo": ("Zalo", "Zalo"),
+    "zalo_bot": ("Zalo Bot", "Zalo Bot"),
     "api": ("API", "API"),
     "terminal": ("Dòng lệnh", "Terminal"),
     "console": ("Trường / xã báo qua bảng tiếp nhận", "School / commune via the console"),
