@@ -102,6 +102,8 @@ async def main() -> None:
         port = free_port()
         # The global inbound limit protects a real deployment; here it would only measure itself.
         env = env_for(work, HOTLINE_LOGGING__LEVEL="WARNING", HOTLINE_SECURITY__GLOBAL_PER_SECOND="1000000",
+                      # every simulated parent comes from 127.0.0.1: the per-address limit would refuse them
+                      HOTLINE_SECURITY__ADDRESS_BURST="1000000", HOTLINE_SECURITY__ADDRESS_PER_MINUTE="1000000",
                       HOTLINE_NLU__MODEL_PATH=str(REPO / "var" / "nlu" / "model.npz"))  # trained once, kept
         bot = run_server([HOTLINE, "serve", "--port", str(port)], env, work)
         try:

@@ -7,6 +7,7 @@ key (processes reload the key file when they meet an unknown key id).
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,7 +22,8 @@ from storage.tips import data_aad, reporter_aad
 def _reseal(cipher: Cipher, token: str | None, aad: str) -> str | None:
     if not token or cipher.token_key_id(token) == cipher.current:
         return None
-    return cipher.seal_text(cipher.open_text(token, aad=aad), aad=aad)
+    # As bytes: a value need not be text (compressed dedupe records, storage.conversations).
+    return base64.b64encode(cipher.seal(cipher.open(base64.b64decode(token), aad=aad), aad=aad)).decode()
 
 
 def rekey_batch(conn: sa.Connection, *, cipher: Cipher, after: dict[str, int], batch: int = 200) -> int:

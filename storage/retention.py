@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from storage import audit, notices, transcript
 from storage.cases import forget_terms
+from storage.conversations import REPLY_RETRY_WINDOW
 from storage.crypto import Cipher
 from storage.filesweep import sweep_orphans
 from storage.schema import conversations, inbound_messages, tip_attachments, tip_closures, tip_indicators, tips
@@ -73,7 +74,9 @@ def run_retention(conn: sa.Connection, *, cipher: Cipher, now: datetime, closed_
     """
     idle_before = now - timedelta(days=conversation_days)
     convs = conn.execute(sa.delete(conversations).where(conversations.c.updated_at < idle_before)).rowcount
-    dedupe = conn.execute(sa.delete(inbound_messages).where(inbound_messages.c.created_at < idle_before)).rowcount
+    # Replies kept for retries live only for the retry window, however long the conversation lives.
+    retried_before = now - REPLY_RETRY_WINDOW
+    dedupe = conn.execute(sa.delete(inbound_messages).where(inbound_messages.c.created_at < retried_before)).rowcount
     closed_before = now - timedelta(days=closed_tip_days)
     due = conn.execute(
         sa.select(tips.c.id, tips.c.reference, tips.c.data)
