@@ -1,7 +1,7 @@
 """Console benchmark: server time of the queue page and of a tip page with a million tips, SQLite and PostgreSQL.
 
-    .venv/bin/python bench/bench_console.py [--tips 1000000] [--hot 1000] [--requests 60] [--sqlite-only]
-                                            [--reuse-sqlite PATH]
+    .venv/bin/python bench/bench_console.py [--tips 1000000] [--hot 1000] [--requests 60]
+                                            [--sqlite-only | --postgres-only] [--reuse-sqlite PATH]
 
 The tips are generated into a migrated database (``bench/console_data.py``: cases with plain facets, tags,
 keyed search terms, indicators; a few real ``create_tip`` tips for the tip page), then each page is requested
@@ -196,6 +196,7 @@ async def main() -> None:
     parser.add_argument("--hot", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true")
     parser.add_argument("--reuse-sqlite", type=Path, help="keep the generated SQLite file here and reuse it")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPU(s); target: queue p95 < {TARGET_MS:.0f} ms")
@@ -204,7 +205,8 @@ async def main() -> None:
         sqlite_file = args.reuse_sqlite or workdir / "hotline.db"
         if args.reuse_sqlite:
             workdir = args.reuse_sqlite.parent  # the keys must match the reused database
-        await measure(f"sqlite+aiosqlite:///{sqlite_file}", workdir, args, "SQLite")
+        if not args.postgres_only:
+            await measure(f"sqlite+aiosqlite:///{sqlite_file}", workdir, args, "SQLite")
         if not args.sqlite_only:
             url = await postgres_url()
             try:
