@@ -4,9 +4,10 @@
 delivery_services` starts both). Each pass it starts due broadcasts, marks finished ones, and for every push
 channel registered in ``runtime.channels``:
 
-- a rate-limited platform (Telegram, Zalo…) is sent to only by the process holding its lease, at
-  ``broadcast.per_second`` (under the platform's limit, so the channel's own limiter rarely has to hold a
-  claimed message back): a row is claimed just before its send, at most ``broadcast.in_flight`` at once;
+- a rate-limited platform (Telegram, Zalo…) is sent to only by the process holding its lease, paced by a
+  :class:`Pacer` at ``broadcast.per_second`` that counts as the channel's own limiter does: a row is claimed
+  only once the pace allows its send, and sent at once — at most ``broadcast.in_flight`` at a time — so a
+  crash can leave no claimed row waiting, only sends already on their way;
 - a presence channel (the web chat) pushes to the chats whose page is open on this very process.
 
 Outcomes by meaning (:class:`~bot.channels.base.FailureReason`): blocked → the subscription is marked and
@@ -24,7 +25,8 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 from bot.channels.base import Channel, DeliveryFailure, FailureReason
@@ -36,7 +38,6 @@ log = logging.getLogger(__name__)
 
 UNSUBSCRIBE = "!unsubscribe"  # the button under every warning (handlers/subscribing.py takes it)
 LEASE = timedelta(seconds=10)
-CATCH_UP = 0.15  # seconds of a late pace made up by sending sooner
 _FAILURES = {FailureReason.BLOCKED: "blocked", FailureReason.OUT_OF_WINDOW: "out_of_window",
              FailureReason.INVALID_RECIPIENT: "invalid_recipient", FailureReason.PERMANENT: "permanent"}
 _FOOTER = {"vi": "Gõ “dừng” hoặc bấm nút dưới đây để ngừng nhận cảnh báo.",
@@ -46,6 +47,43 @@ _BUTTON = {"vi": "🔕 Ngừng nhận cảnh báo", "en": "🔕 Stop these warni
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class Pacer:
+    """At most ``per_second`` sends in any second, each counted from its admission until it returns — the way the
+    channels' own limiters count (bot/channels/telegram/limiter.py) — and none while a platform's 429
+    ``retry_after`` lasts."""
+
+    def __init__(self, per_second: float) -> None:
+        self.budget = max(1, int(per_second))
+        self._finished: deque[float] = deque()
+        self._in_flight = 0
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()  # FIFO: waiting sends go in order
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds + 0.1)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                while self._finished and self._finished[0] <= now - 1.0:
+                    self._finished.popleft()
+                wait = self._paused_until - now
+                if self._in_flight + len(self._finished) >= self.budget:
+                    # Until the oldest counted send ages out (or, all being in flight, a moment).
+                    wait = max(wait, self._finished[0] + 1.0 - now if self._finished else 0.005)
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._finished.append(time.monotonic())
 
 
 def warning_message(text: str, locale: str) -> OutboundMessage:
@@ -70,8 +108,7 @@ class BroadcastSender:
         self.in_flight = settings.in_flight
         self.max_attempts = settings.max_attempts
         self.owner = secrets.token_hex(8)
-        self._paused_until: dict[str, float] = {}  # channel → monotonic time a 429 asked us to wait for
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._pacers: dict[str, Pacer] = {}  # per rate-limited platform
 
     def rate(self, channel: str) -> float:
         return self.per_second.get(channel, self.runtime.settings.broadcast.default_per_second)
@@ -107,43 +144,52 @@ class BroadcastSender:
         return [c for c in self.runtime.channels if c.capabilities.push and not getattr(c, "presence_owner", None)]
 
     # ----- a rate-limited platform ------------------------------------------------------------------------
+    def _pacer(self, channel: str) -> Pacer:
+        if channel not in self._pacers:
+            # The channel's own limiter counts a message until its call returns; this one counts from before
+            # the claim until the send returns, so whenever it lets a claim happen the channel lets the send
+            # go at once: a claimed message never waits, and a crash finds at most the sends on the wire.
+            self._pacers[channel] = Pacer(self.rate(channel))
+        return self._pacers[channel]
+
     async def _pump(self, channel: Channel, stop: asyncio.Event) -> None:
         """Claim and send at the platform's pace while this process holds its lease and rows are due."""
-        db, interval = self.runtime.db, 1.0 / self.rate(channel.name)
         slots = asyncio.Semaphore(self.in_flight)
-        next_at = time.monotonic()
+        exhausted = asyncio.Event()  # nothing due now, or another process holds the platform
+        tasks: set[asyncio.Task[None]] = set()
         try:
-            while not stop.is_set():
-                paused = self._paused_until.get(channel.name, 0.0) - time.monotonic()
-                if paused > 0:
-                    await asyncio.sleep(paused)
-                    next_at = time.monotonic()
-                delay = next_at - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+            while not stop.is_set() and not exhausted.is_set():
                 await slots.acquire()
-                try:
-                    item = await db.run(broadcasts.claim_next, channel=channel.name, owner=self.owner,
-                                        now=utcnow(), ttl=self.lease, cipher=self.runtime.cipher)
-                except BaseException:
+                if exhausted.is_set():
                     slots.release()
-                    raise
-                if not isinstance(item, broadcasts.Claimed):
-                    slots.release()
-                    return  # nothing due (or another process holds the platform): the next pass looks again
-                # Evenly spaced; up to CATCH_UP of lost time (a slow claim, a busy machine) is made up, so
-                # the pace is not lost to every hiccup — the channel's own limiter still keeps each message
-                # under the platform's limit.
-                next_at = max(next_at + interval, time.monotonic() - CATCH_UP)
-                task = asyncio.create_task(self._deliver(channel, item, slots.release))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                    break
+                task = asyncio.create_task(self._one(channel, slots, exhausted))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
         finally:
-            if self._tasks:
-                await asyncio.wait(list(self._tasks), timeout=self.send_timeout)
+            if tasks:
+                await asyncio.wait(list(tasks), timeout=self.send_timeout * 2)
             if stop.is_set():
                 with contextlib.suppress(Exception):
-                    await db.run(broadcasts.release_lease, channel=channel.name, owner=self.owner)
+                    await self.runtime.db.run(broadcasts.release_lease, channel=channel.name, owner=self.owner)
+
+    async def _one(self, channel: Channel, slots: asyncio.Semaphore, exhausted: asyncio.Event) -> None:
+        """Wait for the platform's pace, claim one due row (renewing the lease) and send it."""
+        try:
+            async with self._pacer(channel.name).slot():
+                if exhausted.is_set():
+                    return
+                item = await self.runtime.db.run(broadcasts.claim_next, channel=channel.name, owner=self.owner,
+                                                 now=utcnow(), ttl=self.lease, cipher=self.runtime.cipher)
+                if not isinstance(item, broadcasts.Claimed):
+                    exhausted.set()  # the next pass looks again
+                    return
+                await self._deliver(channel, item)
+        except Exception:
+            log.exception("broadcast send on %s failed", channel.name)
+            exhausted.set()
+        finally:
+            slots.release()
 
     # ----- web chats open on this process -----------------------------------------------------------------
     async def _push_present(self, due: set[str]) -> None:
@@ -154,33 +200,28 @@ class BroadcastSender:
             db = self.runtime.db
             for item in await db.run(broadcasts.claim_present, channel=channel.name, owner=str(owner),
                                      now=utcnow(), cipher=self.runtime.cipher):
-                await self._deliver(channel, item, None, owner=str(owner))
+                await self._deliver(channel, item, owner=str(owner))
 
     # ----- one send -----------------------------------------------------------------------------------------
-    async def _deliver(self, channel: Channel, item: broadcasts.Claimed, done: Callable[[], None] | None, *,
-                       owner: str | None = None) -> None:
+    async def _deliver(self, channel: Channel, item: broadcasts.Claimed, *, owner: str | None = None) -> None:
         owner = owner or self.owner
         db = self.runtime.db
         try:
-            try:
-                await asyncio.wait_for(channel.send(item.chat_id, [warning_message(item.text, item.locale)]),
-                                       timeout=self.send_timeout)
-            except DeliveryFailure as exc:
-                await self._failed(channel, item, owner, exc)
-                return
-            except TimeoutError:
-                # It may or may not have arrived: never again (at most once), counted as uncertain.
-                await db.run(broadcasts.mark_failed, delivery_id=item.id, owner=owner, failure="timeout",
-                             detail="no answer from the platform", now=utcnow())
-                return
-            except Exception as exc:  # a bug or an unexpected platform error: keep the row, try later
-                log.exception("sending broadcast delivery %d failed unexpectedly", item.id)
-                await self._failed(channel, item, owner, DeliveryFailure(FailureReason.TRANSIENT, repr(exc)[:200]))
-                return
-            await db.run(broadcasts.mark_sent, delivery_id=item.id, owner=owner, now=utcnow())
-        finally:
-            if done is not None:
-                done()
+            await asyncio.wait_for(channel.send(item.chat_id, [warning_message(item.text, item.locale)]),
+                                   timeout=self.send_timeout)
+        except DeliveryFailure as exc:
+            await self._failed(channel, item, owner, exc)
+            return
+        except TimeoutError:
+            # It may or may not have arrived: never again (at most once), counted as uncertain.
+            await db.run(broadcasts.mark_failed, delivery_id=item.id, owner=owner, failure="timeout",
+                         detail="no answer from the platform", now=utcnow())
+            return
+        except Exception as exc:  # a bug or an unexpected platform error: keep the row, try later
+            log.exception("sending broadcast delivery %d failed unexpectedly", item.id)
+            await self._failed(channel, item, owner, DeliveryFailure(FailureReason.TRANSIENT, repr(exc)[:200]))
+            return
+        await db.run(broadcasts.mark_sent, delivery_id=item.id, owner=owner, now=utcnow())
 
     async def _failed(self, channel: Channel, item: broadcasts.Claimed, owner: str, exc: DeliveryFailure) -> None:
         db = self.runtime.db
@@ -188,7 +229,7 @@ class BroadcastSender:
             if exc.retry_after is not None:
                 delay = exc.retry_after
                 # The platform asked everyone to wait (Telegram's flood wait is bot-wide): so does the pump.
-                self._paused_until[channel.name] = time.monotonic() + delay
+                self._pacer(channel.name).pause(delay)
             else:
                 delay = min(600.0, self.retry_base * 2.0 ** min(item.attempts, 7)) * random.uniform(0.8, 1.2)  # noqa: S311
             await db.run(broadcasts.retry_later, delivery_id=item.id, owner=owner,
