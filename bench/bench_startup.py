@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.bench_messages import REPORT_WALK, drive  # noqa: E402
-from bench.report_figures import figure, load, machine  # noqa: E402
+from bench.report_figures import export_tree, figure, load, machine  # noqa: E402
 from tests.e2e.servers import env_for, free_port  # noqa: E402
 
 HELLO = '{"user_id": "startup", "text": "xin chào"}'.encode()
@@ -187,11 +187,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trees = [("now", REPO)]
         if args.before:
-            before = Path(tmp) / "before"
-            before.mkdir()
-            archive = subprocess.run(["git", "archive", args.before], cwd=REPO, capture_output=True, check=True)
-            subprocess.run(["tar", "-x", "-C", str(before)], input=archive.stdout, check=True)
-            trees.append((f"before {args.before}", before))
+            trees.append((f"before {args.before}", export_tree(args.before, Path(tmp) / "before")))
         for label, tree in trees:
             startup_figures(label, tree, args.runs)
     artefact_load()

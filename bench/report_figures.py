@@ -70,3 +70,15 @@ def parse_figures(output: str) -> list[dict[str, Any]]:
             except json.JSONDecodeError:
                 continue
     return rows
+
+
+def export_tree(revision: str, dest: Path) -> Path:
+    """Revision ``revision`` of this repository as plain files in ``dest`` (run with this venv via PYTHONPATH), so
+    a benchmark can measure before and after in one run, under the same load."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", revision], cwd=repo, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    return dest

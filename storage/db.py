@@ -107,11 +107,18 @@ class _SqliteWriter:
                         if len(batch) == 1:  # no neighbour to protect: skip the savepoint
                             outcomes.append((True, work.fn(conn, *work.args, **work.kwargs)))
                             continue
+                        # Plain SQL savepoints on the driver connection: SQLAlchemy's begin_nested() cost ~9% of
+                        # a chat message's CPU (bench/bench_chat.py profile) for the same two statements.
+                        raw.execute("SAVEPOINT unit")  # type: ignore[union-attr]
                         try:
-                            with conn.begin_nested():
-                                outcomes.append((True, work.fn(conn, *work.args, **work.kwargs)))
+                            value = work.fn(conn, *work.args, **work.kwargs)
                         except Exception as exc:
+                            raw.execute("ROLLBACK TO unit")  # type: ignore[union-attr]
+                            raw.execute("RELEASE unit")  # type: ignore[union-attr]
                             outcomes.append((False, exc))
+                            continue
+                        raw.execute("RELEASE unit")  # type: ignore[union-attr]
+                        outcomes.append((True, value))
             finally:
                 if durable:
                     raw.execute("PRAGMA synchronous=NORMAL")  # type: ignore[union-attr]
