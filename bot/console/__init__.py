@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse, Response
 
+from bot.console.auth import ConsoleUser, current_user, landing
 from bot.console.templating import Renderer
 from bot.runtime import Runtime
 from bot.webchat.security import BASE_HEADERS
@@ -47,8 +49,9 @@ def make_router(runtime: Runtime) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/console")
-    async def home() -> RedirectResponse:
-        return RedirectResponse("/console/queue", status_code=303)
+    async def home(user: Annotated[ConsoleUser, Depends(current_user)]) -> RedirectResponse:
+        # Each role's own start page: the queue for officers, accounts for admins, the report form for agencies.
+        return RedirectResponse(landing(user.role), status_code=303)
 
     @router.get("/console/static/{name}")
     async def static(name: str, v: str | None = None) -> Response:

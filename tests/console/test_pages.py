@@ -269,3 +269,12 @@ async def test_a_takedown_referral_is_tracked_on_every_tip_of_the_cluster(consol
     answer = await officer.form(f"/console/tips/{first}/referrals", {"indicator": "phone|+84912345678",
                                                                      "target": "bank"})
     assert "problem=" in answer.headers["location"]
+
+
+async def test_the_console_home_sends_each_role_to_its_own_start_page(console: Console) -> None:
+    officer = await console.signed_in_client(await console.make_user("tt@ca.vn", "officer", "CA-TT"))
+    admin = await console.signed_in_client(await console.make_user("admin@ca.vn", "admin", totp=True))
+    assert (await officer.get("/console")).headers["location"] == "/console/queue"
+    assert (await admin.get("/console")).headers["location"] == "/console/users"
+    anonymous = console.client()
+    assert (await anonymous.get("/console")).headers["location"].startswith("/console/login")
