@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -106,6 +106,8 @@ def create(conn: sa.Connection, *, title: str, text_vi: str, text_en: str | None
         raise BroadcastError("the Vietnamese text is empty")
     if len(text_vi) > 3500 or (text_en and len(text_en) > 3500):
         raise BroadcastError("a warning is at most 3500 characters (one message on every platform)")
+    if send_at is not None:
+        send_at = send_at.astimezone(UTC)  # stored in UTC like every time here (SQLite keeps no offset)
     scheduled = send_at is not None and send_at > now
     broadcast_id = int(conn.execute(sa.insert(broadcasts).returning(_B.id), {
         "title": (title.strip() or text_vi.splitlines()[0])[:255], "text_vi": text_vi, "text_en": text_en,

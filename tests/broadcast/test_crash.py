@@ -2,10 +2,10 @@
 console's progress; the fake confirms no rate limit was exceeded; after a SIGKILL of ``hotline serve`` at 50%
 and a restart nobody received two copies and nobody was missed.
 
-At most once is kept by claiming a row (committed) just before its send: a SIGKILL can only leave rows whose
-send was in flight, at most ``broadcast.in_flight`` of them, which are never sent again and are counted as
-"not sure" in the console. Every other subscriber got exactly one copy.
-"""
+At most once is kept by claiming a row (committed) only when its send can go at once: a SIGKILL can only leave
+rows whose send was on its way, at most ``broadcast.in_flight`` of them, which are never sent again and are
+counted as "not sure" in the console. Nobody may get two copies; anyone without one must be among those few
+(in the runs so far every one of them had arrived: nobody was missed)."""
 
 from __future__ import annotations
 
