@@ -22,7 +22,7 @@ from storage.reference_schema import blocklist, school_phones, schools
 
 DOMAIN_KINDS = ("official", "shortener", "unverified")
 BLOCK_KINDS = ("phone", "domain", "bank_account")
-SOURCES = ("console", "tip", "import", "cli")
+SOURCES = ("console", "tip", "import", "cli")  # "other": added before sources were kept (CLI, file import)
 # The tip a blocklist entry came from, as storage/tip_links.py words its note ("… từ báo cáo TG-2026-000123").
 _TIP_REF = re.compile(r"\b([A-Z]{2,4}-\d{4}-\d{6})\b")
 
@@ -181,7 +181,7 @@ def blocklist_page(conn: sa.Connection, *, kind: str | None = None, contains: st
         found = _TIP_REF.search(r.note or "")
         tip = r.tip_reference or (found.group(1) if found else None)
         out.append(Blocked(kind=r.kind, value=r.value, note=r.note, created_at=r.created_at,
-                           source=r.source or ("tip" if tip else "import"), added_by=r.added_by, tip_reference=tip))
+                           source=r.source or ("tip" if tip else "other"), added_by=r.added_by, tip_reference=tip))
     return out, total
 
 

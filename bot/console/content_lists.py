@@ -25,6 +25,8 @@ _ACCOUNT = re.compile(r"^\d{6,19}$")
 DONE = {"added": "Đã thêm vào danh sách chặn: lần kiểm tra tới sẽ cảnh báo.", "updated": "Đã cập nhật ghi chú.",
         "removed": "Đã gỡ khỏi danh sách chặn.", "domain": "Đã lưu: áp dụng từ lần kiểm tra tới."}
 KIND_NAMES = {"phone": "Số điện thoại", "domain": "Tên miền", "bank_account": "Số tài khoản"}
+SOURCE_NAMES = {"console": "Bảng điều khiển", "tip": "Báo cáo", "import": "Tệp nhập", "cli": "Dòng lệnh",
+                "other": "Dòng lệnh / tệp nhập"}
 DOMAIN_NAMES = {"official": "Tên miền chính thức", "shortener": "Dịch vụ rút gọn link",
                 "unverified": "Chưa xác minh"}
 
@@ -63,7 +65,8 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
                                       offset=(page - 1) * 100)
         return renderer.render(request, "content_blocklist.html", {
             "entries": entries, "total": total, "kind": kind, "q": q, "page": page, "pages": max(1, -(-total // 100)),
-            "kinds": content_directory.BLOCK_KINDS, "kind_names": KIND_NAMES, "error": error,
+            "kinds": content_directory.BLOCK_KINDS, "kind_names": KIND_NAMES, "source_names": SOURCE_NAMES,
+            "error": error,
             "values": values or {}, "done": DONE.get(request.query_params.get("done", ""))}, status=status)
 
     @router.get("/console/content/blocklist")
