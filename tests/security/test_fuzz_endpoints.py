@@ -3,7 +3,7 @@
 The routes are read from the app itself (OpenAPI ones, the web chat's, the Telegram and Zalo webhooks, every
 console page and form), so a route added later is fuzzed without anyone remembering to. Console routes are
 called signed in as each role (a fresh session per request, the form's real CSRF token), signed out, and with
-forged cookies and cross-site headers. Inputs: :mod:`tests.security.fuzzkit`.
+forged cookies and cross-site headers. Inputs: :mod:`tests.security.fuzzinputs`.
 
 Two strengths: ``quick`` (the default, a few dozen requests per route) and ``full`` (marked ``slow``,
 250 per route); ``./dev test`` runs both. ``pytest tests/security -m "not slow"`` runs only the quick one.
@@ -20,7 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.security.fuzzkit import Endpoint, ErrorLog, FuzzApp, Request, WebSocket, json_bodies, requests_for, walk
+from tests.security.fuzzinputs import Endpoint, Request, json_bodies, requests_for
+from tests.security.fuzzkit import ErrorLog, FuzzApp, WebSocket, walk
 
 STRENGTH = {"quick": 25, "full": 250}
 STRENGTHS = [pytest.param("quick"), pytest.param("full", marks=pytest.mark.slow)]

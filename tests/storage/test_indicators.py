@@ -1,7 +1,7 @@
 """Tip indicators sealed (issue 16, point 11): blind index to match, sealed value to show, no plaintext on disk.
 
-Real SQLite files and PostgreSQL; the legacy case is a database migrated by the previous version (every head but
-0014) with indicators written in clear, then opened by the real start-up (``build_runtime``).
+Real SQLite files and PostgreSQL; the legacy case is a database at the previous version's schema (0014 and what
+builds on it undone) with indicators written in clear, then opened by the real start-up (``build_runtime``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from storage import indicators, tip_links, workflow
 from storage.crypto import Cipher, CryptoError, cipher_from_file, new_key
 from storage.db import Database
 from storage.keys import ConversationKey
-from storage.migrate import alembic_config, head_revisions, upgrade
+from storage.migrate import alembic_config, upgrade
 from storage.reference import report_counts
 from storage.rekey import rekey_batch
 from storage.schema import UTCDateTime, metadata, tip_indicators
@@ -208,17 +208,24 @@ _LEGACY = sa.table("tip_indicators", sa.column("tip_id"), sa.column("kind"), sa.
                    sa.column("origin_key"))
 
 
-async def upgrade_all_but_this(db: Database) -> None:
-    for head in head_revisions():
-        if head != THIS:
-            await upgrade(db, head)
+LEGACY_NAMES = [[("bank_account", ACCOUNT), ("phone", PHONE)], [("bank_account", ACCOUNT)], [("domain", DOMAIN)]]
 
 
-def file_legacy_tips(conn: sa.Connection, *, cipher: Cipher) -> None:
-    """Tips as the previous version filed them: indicators in clear in ``tip_indicators.value``."""
-    for n, named in enumerate([[("bank_account", ACCOUNT), ("phone", PHONE)], [("bank_account", ACCOUNT)],
-                               [("domain", DOMAIN)]]):
-        tip_id = file_tip(conn, n, [], cipher=cipher, when=NOW + timedelta(minutes=n))
+def file_tips_naming_nothing(conn: sa.Connection, *, cipher: Cipher) -> list[int]:
+    return [file_tip(conn, n, [], cipher=cipher, when=NOW + timedelta(minutes=n)) for n in range(len(LEGACY_NAMES))]
+
+
+def back_to_before_this(conn: sa.Connection) -> None:
+    """The schema of the previous version: 0014 (and what was built on it) undone."""
+    cfg = alembic_config()
+    cfg.attributes["connection"] = conn
+    command.downgrade(cfg, f"{THIS}-1")
+    assert "value" in {c["name"] for c in sa.inspect(conn).get_columns("tip_indicators")}
+
+
+def name_in_clear(conn: sa.Connection, *, tip_ids: list[int]) -> None:
+    """Indicators as the previous version wrote them: in clear, in ``tip_indicators.value``."""
+    for n, (tip_id, named) in enumerate(zip(tip_ids, LEGACY_NAMES, strict=True)):
         conn.execute(sa.insert(_LEGACY), [{"tip_id": tip_id, "kind": k, "value": v, "reporter_key": f"r{n}",
                                            "created_at": NOW + timedelta(minutes=n), "dismissed": False,
                                            "origin_key": None} for k, v in named])
@@ -230,8 +237,11 @@ async def test_start_up_seals_legacy_indicators_and_leaves_no_plaintext_in_the_f
     cipher = cipher_from_file(tmp_path / "keys.json", create=True)  # the keys the server will start with
     old = Database(settings.database.url)
     try:
-        await upgrade_all_but_this(old)
-        await old.run(file_legacy_tips, cipher=cipher)
+        await upgrade(old)
+        tip_ids = await old.run(file_tips_naming_nothing, cipher=cipher)
+        async with old.engine.begin() as conn:
+            await conn.run_sync(back_to_before_this)
+        await old.run(name_in_clear, tip_ids=tip_ids)
         assert ACCOUNT.encode() in on_disk(db_file)  # the defect: the account in clear, in the file or the WAL
     finally:
         await old.dispose()
