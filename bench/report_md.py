@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_VERDICT = re.compile(r"\btarget\b|\bPASS\b|\bFAIL\b|\bMET\b|NOT met")
 
 
 def _value(row: dict[str, Any]) -> str:
@@ -44,6 +47,12 @@ def render(report: dict[str, Any]) -> str:
             if row.get("target"):
                 out.append(f"| {row['name']} | {_value(row)} | {row['unit']} | {row['target']} | {_verdict(row)} "
                            f"| {row['load']} |")
+    # Benchmarks that print their own verdicts (no FIGURE lines): those lines, as they printed them.
+    verdicts = [(b["name"], line.strip()) for b in report["benchmarks"] if not b["figures"] for line in b["output"]
+                if _VERDICT.search(line)]
+    if verdicts:
+        out += ["", "Verdicts printed by the other benchmarks (their own wording):", ""]
+        out += [f"- {name}: `{line}`" for name, line in verdicts]
     for bench in report["benchmarks"]:
         out += ["", f"## {bench['name']}", "",
                 f"`{' '.join(['python', 'bench/' + bench['name'] + '.py', *bench['args']])}` — {bench['status']} in "
