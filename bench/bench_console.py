@@ -67,6 +67,9 @@ async def fill(db: Database, settings: Settings, count: int, hot: int, cipher: A
     if is_sqlite(settings.database.url):
         await db.run(lambda conn: conn.execute(sa.text("ANALYZE")))
     else:
+        # The generator writes explicit ids: move the sequence past them before create_tip files the real tips.
+        await db.run(lambda conn: conn.execute(sa.text(
+            "SELECT setval(pg_get_serial_sequence('tips', 'id'), (SELECT max(id) FROM tips))")))
         await db.run(lambda conn: conn.execute(sa.text("ANALYZE")))
     return time.perf_counter() - started
 
