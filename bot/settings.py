@@ -204,7 +204,7 @@ class SecuritySettings(_Section):
 
 class RetentionSettings(_Section):
     closed_tip_days: int = Field(default=180, ge=1)  # personal data of closed tips, then anonymised
-    conversation_days: int = Field(default=30, ge=1)  # idle conversations and dedupe records
+    conversation_days: int = Field(default=30, ge=1)  # idle conversations (dedupe records: 48 h)
     run_every_minutes: int = Field(default=60, ge=1)  # the scheduled job inside `hotline serve`
     # A tip nobody closed keeps its personal data at most this long after it was filed (nothing forever).
     open_tip_max_days: int = Field(default=365, ge=1)
