@@ -72,7 +72,9 @@ def test_scripted_report_files_tip_with_outbox_row(server: tuple[str, Path]) -> 
         outbox = db.execute("SELECT sink, idempotency_key, status FROM outbox WHERE tip_id = ?", (tip[0],)).fetchall()
         files = db.execute("SELECT mime_type FROM tip_attachments WHERE tip_id = ?", (tip[0],)).fetchall()
     assert "84377123999" not in tip[1]  # sealed at rest
-    assert outbox == [("console", reference, "pending")]
+    # The forwarder inside `serve` may already have picked the row up (console delivers at once).
+    assert [(sink, ref) for sink, ref, _status in outbox] == [("console", reference)]
+    assert outbox[0][2] in ("pending", "inflight", "delivered")
     assert files == [("image/png",)]
     # What an operator sees: the CLI opens the tip with the server's keys.
     shown = subprocess.run([HOTLINE, "tips", "show", reference], capture_output=True, text=True, cwd=workdir,
