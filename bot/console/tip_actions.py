@@ -127,63 +127,50 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
             return refused(case.reference, exc)
         return _back(case.reference, done="assigned")
 
-    @router.post("/console/tips/{reference}/notes")
-    async def add_note(request: Request, reference: str, user: Annotated[ConsoleUser, Depends(READERS)],
-                       form: Annotated[FormData, Depends(checked_form)]) -> Response:
+    async def act(request: Request, user: ConsoleUser, reference: str, done: str, change: Callable[..., Any],
+                  **values: Any) -> Response:
+        """One workflow change on a visible tip (404 otherwise), then back to its page with ``done`` or the
+        refusal's code. ``change`` is a storage unit of work taking viewer, tip_id, now, ip and ``values``."""
         case = await case_or_404(user, reference)
         if case is None:
             return renderer.render(request, "not_found.html", status=404)
         try:
-            await db.run(workflow.add_note, viewer=user.viewer, tip_id=case.tip_id, body=str(form.get("body", "")),
-                         cipher=cipher, now=datetime.now(UTC), ip=client_addr_of(request.scope))
+            await db.run(change, viewer=user.viewer, tip_id=case.tip_id, now=datetime.now(UTC),
+                         ip=client_addr_of(request.scope), **values)
         except workflow.WorkflowError as exc:
             return refused(case.reference, exc)
-        return _back(case.reference, done="note")
+        return _back(case.reference, done=done)
+
+    @router.post("/console/tips/{reference}/notes")
+    async def add_note(request: Request, reference: str, user: Annotated[ConsoleUser, Depends(READERS)],
+                       form: Annotated[FormData, Depends(checked_form)]) -> Response:
+        return await act(request, user, reference, "note", workflow.add_note, body=str(form.get("body", "")),
+                         cipher=cipher)
 
     @router.post("/console/tips/{reference}/block")
     async def block(request: Request, reference: str, user: Annotated[ConsoleUser, Depends(READERS)],
                     form: Annotated[FormData, Depends(checked_form)]) -> Response:
-        case = await case_or_404(user, reference)
-        if case is None:
-            return renderer.render(request, "not_found.html", status=404)
-        try:
-            await db.run(tip_links.block_indicators, viewer=user.viewer, tip_id=case.tip_id, picks=_picks(form),
-                         now=datetime.now(UTC), ip=client_addr_of(request.scope), cipher=cipher)
-        except workflow.WorkflowError as exc:
-            return refused(case.reference, exc)
-        return _back(case.reference, done="blocked")
+        return await act(request, user, reference, "blocked", tip_links.block_indicators, picks=_picks(form),
+                         cipher=cipher)
 
     @router.post("/console/tips/{reference}/referrals")
     async def add_referral(request: Request, reference: str, user: Annotated[ConsoleUser, Depends(READERS)],
                            form: Annotated[FormData, Depends(checked_form)]) -> Response:
-        case = await case_or_404(user, reference)
-        if case is None:
-            return renderer.render(request, "not_found.html", status=404)
         picks = _picks(form, "indicator")
         if len(picks) != 1:
+            case = await case_or_404(user, reference)
+            if case is None:
+                return renderer.render(request, "not_found.html", status=404)
             return _back(case.reference, problem="need_indicator")
         kind, value = picks[0]
-        try:
-            await db.run(tip_links.add_referral, viewer=user.viewer, tip_id=case.tip_id, kind=kind, value=value,
-                         target=str(form.get("target", "")), cipher=cipher, now=datetime.now(UTC),
-                         note=str(form.get("note", "")) or None, ip=client_addr_of(request.scope))
-        except workflow.WorkflowError as exc:
-            return refused(case.reference, exc)
-        return _back(case.reference, done="referral")
+        return await act(request, user, reference, "referral", tip_links.add_referral, kind=kind, value=value,
+                         target=str(form.get("target", "")), cipher=cipher, note=str(form.get("note", "")) or None)
 
     @router.post("/console/tips/{reference}/referrals/{referral_id}")
     async def update_referral(request: Request, reference: str, referral_id: RowId,
                               user: Annotated[ConsoleUser, Depends(READERS)],
                               form: Annotated[FormData, Depends(checked_form)]) -> Response:
-        case = await case_or_404(user, reference)
-        if case is None:
-            return renderer.render(request, "not_found.html", status=404)
-        try:
-            await db.run(tip_links.update_referral, viewer=user.viewer, tip_id=case.tip_id, referral_id=referral_id,
-                         status=str(form.get("status", "")), cipher=cipher, now=datetime.now(UTC),
-                         note=str(form.get("note", "")) or None, ip=client_addr_of(request.scope))
-        except workflow.WorkflowError as exc:
-            return refused(case.reference, exc)
-        return _back(case.reference, done="referral")
+        return await act(request, user, reference, "referral", tip_links.update_referral, referral_id=referral_id,
+                         status=str(form.get("status", "")), cipher=cipher, note=str(form.get("note", "")) or None)
 
     return router
