@@ -34,6 +34,7 @@ from storage.broadcast_progress import progress as progress
 from storage.broadcast_progress import sent_to as sent_to
 from storage.content_schema import broadcast_deliveries, broadcast_leases, broadcasts, subscriptions
 from storage.crypto import Cipher
+from storage.hot import Hot
 from storage.notices_schema import chat_presence
 from storage.subscriptions import Audience, audience_filter, chat_aad, mark_blocked
 
@@ -290,13 +291,17 @@ def claim_present(conn: sa.Connection, *, channel: str, owner: str, now: datetim
     return _claim_rows(conn, rows, owner=owner, now=now, cipher=cipher)
 
 
+# Asked with every message of a pull channel and almost always empty: built once (see storage/transcript.py).
+_PULL = Hot(sa.select(_D.id, _D.broadcast_id, _B.text_vi, _B.text_en, _S.locale)
+            .join(broadcasts, _B.id == _D.broadcast_id).join(subscriptions, _S.id == _D.subscription_id)
+            .where(_D.recipient_ref == sa.bindparam("ref"), _D.channel == sa.bindparam("channel"),
+                   _D.status == "pending", _B.status == "sending", _S.status == "active").order_by(_D.id))
+
+
 def take_for_pull(conn: sa.Connection, *, channel: str, ref: str, now: datetime) -> list[tuple[str, str]]:
     """What is waiting for a chat that cannot be pushed to (the HTTP API, a web chat over plain HTTP), marked
     sent now: the response carrying it is its delivery. Returns (text, locale) in order."""
-    rows = conn.execute(sa.select(_D.id, _D.broadcast_id, _B.text_vi, _B.text_en, _S.locale)
-                        .join(broadcasts, _B.id == _D.broadcast_id).join(subscriptions, _S.id == _D.subscription_id)
-                        .where(_D.recipient_ref == ref, _D.channel == channel, _D.status == "pending",
-                               _B.status == "sending", _S.status == "active").order_by(_D.id)).all()
+    rows = _PULL.rows(conn, {"ref": ref, "channel": channel})
     for r in rows:
         conn.execute(sa.update(broadcast_deliveries).where(_D.id == r.id, _D.status == "pending").values(
             status="sent", sent_at=now, claimed_by="pull", claimed_at=now))

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storage.crypto import Cipher
+from storage.hot import Hot
 from storage.keys import ConversationKey
 from storage.schema import conversations, inbound_messages
 
@@ -39,7 +40,7 @@ class StoredConversation:
 
 def chat_ref(cipher: Cipher, key: ConversationKey) -> str:
     """The keyed hash that stands for a chat in every table (never the chat id itself)."""
-    return cipher.blind_index(f"{key.channel}:{key.chat_id}", purpose="chat")
+    return cipher.blind_index_recent(f"{key.channel}:{key.chat_id}", purpose="chat")
 
 
 def _insert(conn: sa.Connection) -> Any:
@@ -49,21 +50,23 @@ def _insert(conn: sa.Connection) -> Any:
 # Hot-path statements are built once: constructing and cache-keying a Core statement costs more than
 # running it on SQLite, and these run on every message.
 _KEY = sa.and_(conversations.c.channel == sa.bindparam("channel"), conversations.c.chat_ref == sa.bindparam("ref"))
-_LOAD = sa.select(
+_LOAD = Hot(sa.select(
     conversations.c.id, conversations.c.locale, conversations.c.state, conversations.c.version,
-).where(_KEY).with_for_update()
-_SAVE = (
+).where(_KEY).with_for_update())
+_SAVE = Hot(
     sa.update(conversations)
     .where(conversations.c.id == sa.bindparam("conv_id"), conversations.c.version == sa.bindparam("old_version"))
     .values(state=sa.bindparam("new_state"), locale=sa.bindparam("new_locale"),
             version=sa.bindparam("new_version"), updated_at=sa.bindparam("now"))
 )
-_FIND_REPLIES = sa.select(inbound_messages.c.replies).where(
+_FIND_REPLIES = Hot(sa.select(inbound_messages.c.replies).where(
     inbound_messages.c.channel == sa.bindparam("channel"),
     inbound_messages.c.chat_ref == sa.bindparam("ref"),
     inbound_messages.c.message_id == sa.bindparam("message_id"),
-)
-_RECORD_REPLIES = sa.insert(inbound_messages)
+))
+_RECORD_REPLIES = Hot(sa.insert(inbound_messages).values(
+    channel=sa.bindparam("channel"), chat_ref=sa.bindparam("chat_ref"), message_id=sa.bindparam("message_id"),
+    replies=sa.bindparam("replies"), created_at=sa.bindparam("created_at")))
 
 # Replies are kept so that a retried message gets the same answer, not as a record: only for the retry window
 # (storage.retention deletes older rows each hour) and compressed before sealing. Kept whole they were ~21 kB of
@@ -98,7 +101,7 @@ def lock_and_load(
     """
     ref = chat_ref(cipher, key)
     params = {"channel": key.channel, "ref": ref}
-    row = conn.execute(_LOAD, params).first()
+    row = _LOAD.first(conn, params)
     if row is None:
         stmt = _insert(conn)(conversations).values(
             channel=key.channel, chat_ref=ref, locale=locale,
@@ -107,7 +110,8 @@ def lock_and_load(
             updated_at=now,
         ).on_conflict_do_nothing(index_elements=["channel", "chat_ref"])
         conn.execute(stmt)
-        row = conn.execute(_LOAD, params).one()
+        row = _LOAD.first(conn, params)
+        assert row is not None, "inserted or already there"
     state = cipher.open_json(row.state, aad=f"conversations.state:{ref}")
     return StoredConversation(id=row.id, key=key, user_id=user_id, locale=row.locale, state=dict(state),
                               version=row.version, ref=ref)
@@ -128,12 +132,12 @@ def save(
     now: datetime, cipher: Cipher,
 ) -> int:
     """Write the new state; returns the new version. Raises :class:`StaleConversationError` on a race."""
-    result = conn.execute(_SAVE, {
+    touched = _SAVE.run(conn, {
         "conv_id": conversation.id, "old_version": conversation.version,
         "new_state": cipher.seal_json(state, aad=f"conversations.state:{conversation.ref}"),
         "new_locale": locale, "new_version": conversation.version + 1, "now": now,
     })
-    if result.rowcount != 1:
+    if touched != 1:
         raise StaleConversationError(f"conversation {conversation.key} changed under us")
     return conversation.version + 1
 
@@ -143,7 +147,7 @@ def find_replies(
 ) -> list[dict[str, Any]] | None:
     """The replies already given to this message id, or None if it is new."""
     ref = chat_ref(cipher, key)
-    row = conn.execute(_FIND_REPLIES, {"channel": key.channel, "ref": ref, "message_id": message_id}).first()
+    row = _FIND_REPLIES.first(conn, {"channel": key.channel, "ref": ref, "message_id": message_id})
     if row is None:
         return None
     return _unpack(cipher.open(base64.b64decode(row.replies), aad=f"inbound_messages.replies:{ref}:{message_id}"))
@@ -155,7 +159,7 @@ def record_replies(
 ) -> None:
     ref = chat_ref(cipher, key)
     sealed = base64.b64encode(cipher.seal(_pack(replies), aad=f"inbound_messages.replies:{ref}:{message_id}")).decode()
-    conn.execute(_RECORD_REPLIES, {"channel": key.channel, "chat_ref": ref, "message_id": message_id,
+    _RECORD_REPLIES.run(conn, {"channel": key.channel, "chat_ref": ref, "message_id": message_id,
                                    "replies": sealed, "created_at": now})
 
 

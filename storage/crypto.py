@@ -62,6 +62,7 @@ class Cipher:
     index_key: bytes
     reload: Callable[[], Cipher] | None = field(default=None, repr=False, compare=False)
     _aead: dict[str, AESGCM] = field(default_factory=dict, repr=False, compare=False)
+    _recent: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def _gcm(self, kid: str) -> AESGCM:
         # Key schedules are worth keeping: building one per value was a measurable share of a message.
@@ -126,6 +127,17 @@ class Cipher:
     def blind_index(self, value: str, *, purpose: str) -> str:
         """A keyed hash for equality lookups; ``purpose`` keeps indexes of different fields unlinkable."""
         return hmac.new(self.index_key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
+
+    def blind_index_recent(self, value: str, *, purpose: str) -> str:
+        """:meth:`blind_index` remembered for the last few thousand values: a chat's keyed hash is asked for
+        several times per message (dedupe, block list, conversation, hand-off, deliveries)."""
+        memo = f"{purpose}\x00{value}"
+        found = self._recent.get(memo)
+        if found is None:
+            if len(self._recent) >= 4096:
+                self._recent.clear()  # cheaper than an LRU, and a miss costs one HMAC
+            found = self._recent[memo] = self.blind_index(value, purpose=purpose)
+        return found
 
 
 def load_key_file(path: Path) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from storage.crypto import Cipher
+from storage.hot import Hot
 from storage.notices_schema import chat_presence, notices
 from storage.schema import tips
 from storage.tips import reporter_aad
@@ -235,13 +236,18 @@ def fail_closed_chats(conn: sa.Connection, *, channel: str, created_before: date
     return rows
 
 
+# Asked with every message of a pull channel and almost always empty: built once (see storage/transcript.py).
+_PULL = Hot(sa.select(*_ROW_COLUMNS, _N.key, _N.body).where(
+    _N.recipient_ref == sa.bindparam("chat_ref"), _N.status == "pending",
+    _N.channel == sa.bindparam("channel")).order_by(_N.id))
+
+
 def take_for_pull(conn: sa.Connection, *, channel: str, chat_ref: str, now: datetime,
                   cipher: Cipher) -> list[tuple[NoticeRow, dict[str, Any]]]:
     """The pending notices of one chat that cannot be pushed to (HTTP API, a web chat polling over HTTP),
     marked sent now: the response that carries them is their delivery. At most once — a crash after this
     commit loses them rather than repeating them."""
-    rows = conn.execute(sa.select(*_ROW_COLUMNS, _N.key, _N.body).where(
-        _N.recipient_ref == chat_ref, _N.status == "pending", _N.channel == channel).order_by(_N.id)).all()
+    rows = _PULL.rows(conn, {"chat_ref": chat_ref, "channel": channel})
     out = []
     for r in rows:
         out.append((_row(r), _open_body(cipher, r.tip_id, r.key, r.body)))

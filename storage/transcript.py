@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage.crypto import Cipher
+from storage.hot import Hot
 from storage.keys import Attachment
 from storage.notices_schema import notices, tip_messages, tip_threads
 from storage.schema import tip_attachments
@@ -136,12 +137,18 @@ def thread_of_tip(conn: sa.Connection, *, tip_id: int, lock: bool = False) -> Th
     return _thread(row) if row is not None else None
 
 
+# Asked on every message of every chat (almost always finding nothing): built once, since constructing and
+# cache-keying a Core statement costs more than SQLite running it (bench/bench_chat.py profile).
+_ACTIVE_QUERY = (_threads().where(_T.chat_ref == sa.bindparam("chat_ref"))
+                 .order_by((_T.mode == "live").desc(), _T.opened_at.desc()).limit(1))
+_ACTIVE = Hot(_ACTIVE_QUERY)
+_ACTIVE_LOCKED = Hot(_ACTIVE_QUERY.with_for_update(of=tip_threads))  # PostgreSQL: against a concurrent hand-back
+
+
 def active_thread(conn: sa.Connection, *, chat_ref: str) -> Thread | None:
     """The thread a message of this chat belongs to: a live hand-off first, else the newest question."""
-    query = _threads().where(_T.chat_ref == chat_ref).order_by((_T.mode == "live").desc(), _T.opened_at.desc())
-    if conn.dialect.name == "postgresql":  # against a concurrent hand-back by the idle sweep
-        query = query.with_for_update(of=tip_threads)
-    row = conn.execute(query.limit(1)).first()
+    query = _ACTIVE_LOCKED if conn.dialect.name == "postgresql" else _ACTIVE
+    row = query.first(conn, {"chat_ref": chat_ref})
     return _thread(row) if row is not None else None
 
 
