@@ -4,7 +4,10 @@ It behaves like Zalo where the adapter depends on it: access tokens expire and a
 (-216 unknown, -220 expired), refresh tokens work once and rotate (the previous access token stays valid
 until its own expiry), PKCE is verified on the code exchange, customer-service messages are validated
 (text length, at most five buttons) and recorded per user, and calls fail on demand with any Zalo error code
-or HTTP status. It signs events like Zalo (``mac = sha256(app_id + body + timestamp + OA secret)``); the tests
+or HTTP status. Users who unfollowed the OA get -213, users outside the interaction window -230; with
+``per_second`` set, a message call beyond that many in any one second (the fake's own clock) gets -32, as
+Zalo's per-app limit answers, and is counted as a violation. Every message call is kept with its arrival time
+and answer (``calls``). It signs events like Zalo (``mac = sha256(app_id + body + timestamp + OA secret)``); the tests
 post them to our webhook. It can also SIGKILL a process the moment that process asks for a token refresh.
 """
 
@@ -20,6 +23,7 @@ import signal
 import socket
 import threading
 import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -62,6 +66,15 @@ class Sent:
     token: str = ""
 
 
+@dataclass
+class Call:
+    """One ``POST /v3.0/oa/message/cs`` as the fake saw it."""
+
+    user: str
+    at: float  # time.monotonic() when it arrived (the fake's clock)
+    code: int  # the Zalo code answered (0: delivered); an HTTP fault is -1000 - status
+
+
 class FakeZalo:
     def __init__(self, *, app_id: str = "3003003003003003003",
                  oa_secret: str = "oa-secret-for-tests",  # noqa: S107 - the fake's own secrets
@@ -76,7 +89,12 @@ class FakeZalo:
         self.faults: list[Fault] = []
         self.sent: list[Sent] = []
         self.refreshes: list[tuple[str, bool]] = []  # (refresh token presented, accepted)
-        self.unfollowed: set[str] = set()
+        self.unfollowed: set[str] = set()  # -213 "User has not followed OA"
+        self.out_of_window: set[str] = set()  # -230 "User has not interacted with the OA in the past 7 days"
+        self.per_second: int | None = None  # message calls allowed in any one second; more get -32
+        self.calls: list[Call] = []
+        self.violations: list[float] = []  # arrival times of calls refused for the rate
+        self._recent: deque[float] = deque()
         self.media: dict[str, bytes] = {}
         self.kill_on_refresh: int | None = None  # pid to SIGKILL when it asks for a refresh
         self.killed = threading.Event()
@@ -143,6 +161,26 @@ class FakeZalo:
         with self.lock:
             return [s for s in self.sent if s.user == user]
 
+    def delivered(self, text_part: str = "") -> Counter[str]:
+        """User → how many accepted messages containing ``text_part`` they got."""
+        with self.lock:
+            return Counter(s.user for s in self.sent if text_part in s.text)
+
+    def calls_for(self, user: str) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if c.user == user]
+
+    def max_per_second(self) -> int:
+        """The most message calls that arrived in any one-second window (whatever was answered)."""
+        with self.lock:
+            times = sorted(c.at for c in self.calls)
+        best, start = 0, 0
+        for end, t in enumerate(times):
+            while times[start] <= t - 1.0:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
     def sign(self, body: bytes, timestamp: str) -> str:
         digest = hashlib.sha256(self.app_id.encode() + body + timestamp.encode() + self.oa_secret.encode())
         return f"mac={digest.hexdigest()}"
@@ -176,12 +214,37 @@ class FakeZalo:
                     return JSONResponse({"error": fault.code, "message": f"injected error {fault.code}"})
         return None
 
+    def _over_rate(self, at: float) -> bool:
+        """Zalo's per-app call limit, as a sliding one-second window of the calls it let through."""
+        with self.lock:
+            if self.per_second is None:
+                return False
+            while self._recent and self._recent[0] <= at - 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= self.per_second:
+                self.violations.append(at)
+                return True
+            self._recent.append(at)
+        return False
+
     async def _send(self, request: Request) -> Response:
+        at = time.monotonic()
+        body = await request.json()
+        user = str((body.get("recipient") or {}).get("user_id", ""))
+        if self._over_rate(at):
+            response: Response = JSONResponse({"error": -32, "message": "Your application reached limit call api"})
+        else:
+            response = await self._answer_send(request, body, user)
+        code = (int(json.loads(bytes(response.body)).get("error", 0)) if response.status_code == 200
+                else -1000 - response.status_code)
+        with self.lock:
+            self.calls.append(Call(user, at, code))
+        return response
+
+    async def _answer_send(self, request: Request, body: dict[str, Any], user: str) -> Response:
         problem = self._token_error(request)
         if problem is not None:
             return problem
-        body = await request.json()
-        user = str((body.get("recipient") or {}).get("user_id", ""))
         message = body.get("message") or {}
         payload = (message.get("attachment") or {}).get("payload") or {}
         kind = "image" if payload.get("template_type") == "media" else "buttons" if "buttons" in payload else "text"
@@ -192,6 +255,8 @@ class FakeZalo:
             return JSONResponse({"error": -201, "message": "user_id is invalid"})
         if user in self.unfollowed:
             return JSONResponse({"error": -213, "message": "User has not followed OA"})
+        if user in self.out_of_window:
+            return JSONResponse({"error": -230, "message": "User has not interacted with the OA in the past 7 days"})
         text = message.get("text") or ""
         if len(text) > MAX_TEXT:
             return JSONResponse({"error": -210, "message": "Parameter exceeds allowable limit"})

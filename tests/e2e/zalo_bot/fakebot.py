@@ -3,17 +3,21 @@
 It behaves like the Bot API where the adapter depends on it: ``/bot<token>/<method>`` with the token checked on
 every call, errors as ``{"ok": false, "error_code", "description"}`` over HTTP 200 (as Zalo answers them),
 ``sendMessage`` text of 1–2000 characters, ``sendPhoto`` by URL, ``setWebhook`` with an 8–256 character secret,
-and a media host for the photos parents send. Calls fail on demand with any error code or HTTP status. It
-builds updates in Zalo's webhook envelope and posts them like Zalo does, with the registered secret.
+and a media host for the photos parents send. Calls fail on demand with any error code or HTTP status. With
+``per_second`` set, a send beyond that many in any one second (the fake's own clock) gets 429 (Zalo's "quota
+exceeded") and is counted as a violation; every send is kept with its arrival time (``sends``). It builds
+updates in Zalo's webhook envelope and posts them like Zalo does, with the registered secret.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import socket
 import threading
 import time
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +47,7 @@ class Fault:
     times: int = 1
     chat: str | None = None
     description: str = "injected error"
+    skip: int = 0  # matching calls let through first (e.g. the first part of a long message)
 
 
 @dataclass
@@ -53,6 +58,15 @@ class Sent:
     photo: str | None = None
 
 
+@dataclass
+class SendCall:
+    """One sendMessage / sendPhoto as the fake saw it."""
+
+    chat: str
+    at: float  # time.monotonic() when it arrived (the fake's clock)
+    ok: bool
+
+
 class FakeZaloBot:
     def __init__(self, token: str = "1459232241454765289:fake-bot-token") -> None:  # noqa: S107 - the fake's own
         self.token = token
@@ -61,6 +75,10 @@ class FakeZaloBot:
         self.sent: list[Sent] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.webhook: dict[str, Any] = {"url": "", "secret_token": ""}
+        self.per_second: int | None = None  # sends allowed in any one second; more get 429
+        self.sends: list[SendCall] = []
+        self.violations: list[float] = []  # arrival times of sends refused for the rate
+        self._recent: deque[float] = deque()
         self.media: dict[str, bytes] = {}
         self._ids = itertools.count(1)
         self.port = free_port()
@@ -93,9 +111,9 @@ class FakeZaloBot:
 
     # ----- test controls ----------------------------------------------------------------------------------
     def fail(self, method: str = "sendMessage", code: int = 0, *, status: int = 200, times: int = 1,
-             chat: str | None = None, description: str = "injected error") -> None:
+             chat: str | None = None, description: str = "injected error", skip: int = 0) -> None:
         with self.lock:
-            self.faults.append(Fault(method, code, status, times, chat, description))
+            self.faults.append(Fault(method, code, status, times, chat, description, skip))
 
     def add_media(self, data: bytes) -> str:
         key = f"p{next(self._ids)}.jpg"
@@ -109,6 +127,22 @@ class FakeZaloBot:
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         with self.lock:
             return [params for name, params in self.calls if name == method]
+
+    def delivered(self, text_part: str = "") -> Counter[str]:
+        """Chat → how many accepted messages containing ``text_part`` it got."""
+        with self.lock:
+            return Counter(s.chat for s in self.sent if text_part in s.text)
+
+    def max_per_second(self) -> int:
+        """The most sends that arrived in any one-second window (whatever was answered)."""
+        with self.lock:
+            times = sorted(c.at for c in self.sends)
+        best, start = 0, 0
+        for end, t in enumerate(times):
+            while times[start] <= t - 1.0:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
 
     def update(self, chat: str, event_name: str, *, chat_type: str = "PRIVATE", is_bot: bool = False,
                **message: Any) -> dict[str, Any]:
@@ -129,6 +163,9 @@ class FakeZaloBot:
         with self.lock:
             for fault in self.faults:
                 if fault.method == method and fault.times > 0 and fault.chat in (None, chat):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.times -= 1
                     if fault.status != 200:
                         return Response("server trouble", status_code=fault.status)
@@ -136,7 +173,21 @@ class FakeZaloBot:
         return None
 
     async def _api(self, request: Request) -> Response:
+        at = time.monotonic()
         method = request.path_params["method"]
+        if method not in ("sendMessage", "sendPhoto"):
+            return await self._answer(request, method)
+        response = _error(429, "Quota exceeded") if self._over_rate(at) else await self._answer(request, method)
+        try:
+            chat = str(json.loads(await request.body()).get("chat_id", ""))
+            ok = response.status_code == 200 and bool(json.loads(bytes(response.body))["ok"])
+        except (ValueError, AttributeError):
+            chat, ok = "", False
+        with self.lock:
+            self.sends.append(SendCall(chat, at, ok))
+        return response
+
+    async def _answer(self, request: Request, method: str) -> Response:
         try:
             params = await request.json() if (await request.body()) else {}
         except ValueError:
@@ -166,6 +217,18 @@ class FakeZaloBot:
         if method in ("sendMessage", "sendPhoto"):
             return self._send(method, params)
         return _error(404, "Not Found")
+
+    def _over_rate(self, at: float) -> bool:
+        with self.lock:
+            if self.per_second is None:
+                return False
+            while self._recent and self._recent[0] <= at - 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= self.per_second:
+                self.violations.append(at)
+                return True
+            self._recent.append(at)
+        return False
 
     def _send(self, method: str, params: dict[str, Any]) -> Response:
         chat = str(params.get("chat_id", ""))
