@@ -146,10 +146,19 @@ class ZaloChannel:
         """Deliver ``messages`` to Zalo user ``chat_id`` now, in order, or raise :class:`DeliveryFailure`.
 
         A parent who unfollowed, is outside Zalo's interaction window or does not exist is recorded (officers
-        see it on the tip) and the failure says so by meaning; callers decide whether to try again.
+        see it on the tip) and the failure says so by meaning; callers decide whether to try again — except
+        when a later part of a long message failed: trying again would send the first parts twice, so it is
+        reported as permanent (as the Telegram channel does).
         """
-        for call in render.render(messages, chat_id, max_buttons=self.settings.max_buttons):
-            await self._send_call(chat_id, call)
+        calls = render.render(messages, chat_id, max_buttons=self.settings.max_buttons)
+        for i, call in enumerate(calls):
+            try:
+                await self._send_call(chat_id, call)
+            except DeliveryFailure as exc:
+                if i and exc.reason.retryable:
+                    raise DeliveryFailure(FailureReason.PERMANENT, f"only {i} of {len(calls)} parts sent: {exc}"
+                                          ) from exc
+                raise
 
     async def send_image(self, chat_id: str, url: str, caption: str | None = None) -> None:
         """An image (by URL) with an optional caption — e.g. an awareness poster in a broadcast."""

@@ -140,9 +140,17 @@ class ZaloBotChannel:
 
     # ----- Channel: send --------------------------------------------------------------------------------------
     async def send(self, chat_id: str, messages: Sequence[OutboundMessage]) -> None:
-        """Deliver ``messages`` to chat ``chat_id`` now, in order, or raise :class:`DeliveryFailure`."""
-        for call in render.render(messages, chat_id):
-            await self._send_call(chat_id, call)
+        """Deliver ``messages`` to chat ``chat_id`` now, in order, or raise :class:`DeliveryFailure`. When a later
+        part of a long message fails, trying again would send the first parts twice: that is permanent."""
+        calls = render.render(messages, chat_id)
+        for i, call in enumerate(calls):
+            try:
+                await self._send_call(chat_id, call)
+            except DeliveryFailure as exc:
+                if i and exc.reason.retryable:
+                    raise DeliveryFailure(FailureReason.PERMANENT, f"only {i} of {len(calls)} parts sent: {exc}"
+                                          ) from exc
+                raise
 
     async def send_image(self, chat_id: str, url: str, caption: str | None = None) -> None:
         """An image (by public URL, as sendPhoto takes it) with an optional caption — e.g. an awareness poster."""
