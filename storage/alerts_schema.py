@@ -147,9 +147,10 @@ stats_daily = sa.Table(
 )
 
 # The dashboard's other figures (outcomes, time to first action and to close, targets) and its top numbers are
-# read from these indexes alone over a period (migration 0017_dashboard).
+# read from these indexes alone over a period (migrations 0017_dashboard, 0018_handling_seconds).
 sa.Index("ix_tip_cases_dashboard", tip_cases.c.created_at, tip_cases.c.unit_id, tip_cases.c.outcome,
-         tip_cases.c.first_action_at, tip_cases.c.first_action_due, tip_cases.c.closed_at)
+         tip_cases.c.first_action_seconds, tip_cases.c.close_seconds, tip_cases.c.first_action_at,
+         tip_cases.c.first_action_due)
 sa.Index("ix_tip_indicators_dashboard", tip_indicators.c.kind, tip_indicators.c.created_at, tip_indicators.c.value_key,
          tip_indicators.c.dismissed, tip_indicators.c.tip_id)
 

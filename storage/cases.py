@@ -22,7 +22,7 @@ from storage.alerts_tally import tally
 from storage.crypto import Cipher
 from storage.schema import tips
 from storage.units import route_tip
-from storage.workflow_schema import tip_cases, tip_tags, tip_terms
+from storage.workflow_schema import seconds_between, tip_cases, tip_tags, tip_terms
 
 SEARCH_PURPOSE = "search"
 MAX_WORD_TERMS = 300  # a pasted essay does not need every word indexed; scam texts are short
@@ -143,5 +143,5 @@ def backfill_cases(conn: sa.Connection, *, cipher: Cipher, now: datetime, target
                   now=row.created_at, targets=targets)
         if row.status == "closed":
             conn.execute(sa.update(tip_cases).where(tip_cases.c.tip_id == row.id).values(
-                status="closed", is_open=False, closed_at=now))
+                status="closed", is_open=False, closed_at=now, close_seconds=seconds_between(row.created_at, now)))
     return len(missing)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,12 +74,6 @@ def _local_day(conn: sa.Connection, column: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return sa.func.to_char(sa.func.timezone("Asia/Ho_Chi_Minh", column), "YYYY-MM-DD")
     return sa.func.date(column, "+7 hours")
-
-
-def _minutes(conn: sa.Connection, end: Any, start: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        return sa.extract("epoch", end - start) / 60.0
-    return (sa.func.julianday(end) - sa.func.julianday(start)) * 1440.0
 
 
 def _int(value: Any) -> int:
@@ -165,11 +160,24 @@ def per_week(days: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(weeks.values())
 
 
-def _bucket(conn: sa.Connection, end: str) -> tuple[Any, Any]:
-    """(bucket index, minutes) of how long tips took to ``end``; bucket -1: not yet."""
-    minutes = _minutes(conn, _c[end], _c.created_at)
-    bucket = sa.case(*[(minutes < limit, i) for i, limit in enumerate(BUCKETS)], else_=len(BUCKETS))
-    return sa.case((_c[end].is_(None), -1), else_=bucket), minutes
+_SECONDS = {"first_action_at": _c.first_action_seconds, "closed_at": _c.close_seconds}
+
+
+def _span_sums(end: str) -> list[Any]:
+    """How long the period's tips took to ``end``: how many wait, how many took under each of :data:`BUCKETS`
+    (cumulative counts of the stored seconds: a bucket is the difference of two), how many are done and their
+    summed minutes."""
+    seconds = _SECONDS[end]  # NULL while not yet: the comparisons below are then false
+    return [sa.func.sum(sa.case((seconds.is_(None), 1), else_=0)),
+            *[sa.func.sum(sa.case((seconds < limit * 60, 1), else_=0)) for limit in BUCKETS],
+            sa.func.count(seconds), sa.func.sum(seconds) / 60.0]
+
+
+def _span(part: Sequence[Any]) -> _Span:
+    below = [_int(n) for n in part[1:1 + len(BUCKETS)]]
+    done = _int(part[1 + len(BUCKETS)])
+    counts = [below[0], *[b - a for a, b in pairwise(below)], done - below[-1]]
+    return _Span(counts=counts, waiting=_int(part[0]), minutes=float(part[-1] or 0))
 
 
 def handling(conn: sa.Connection, *, viewer: Viewer, period: Period) -> dict[str, Any]:
@@ -180,9 +188,7 @@ def handling(conn: sa.Connection, *, viewer: Viewer, period: Period) -> dict[str
     now = datetime.now(UTC)
     sums: list[Any] = []
     for end in ("first_action_at", "closed_at"):
-        bucket, minutes = _bucket(conn, end)
-        sums += [sa.func.sum(sa.case((bucket == i, 1), else_=0)) for i in range(-1, len(BUCKET_LABELS))]
-        sums.append(sa.func.sum(sa.case((_c[end].is_not(None), minutes), else_=0)))
+        sums += _span_sums(end)
     codes = [*OUTCOMES, None]
     sums += [sa.func.sum(sa.case((_c.outcome.is_(None) if code is None else _c.outcome == code, 1), else_=0))
              for code in codes]
@@ -193,12 +199,9 @@ def handling(conn: sa.Connection, *, viewer: Viewer, period: Period) -> dict[str
              sa.func.sum(sa.case((sa.and_(has_target, ~met, ~pending), 1), else_=0)),
              sa.func.sum(sa.case((sa.and_(has_target, pending), 1), else_=0)), sa.func.count()]
     row = list(conn.execute(sa.select(*sums).where(*_scope(viewer, period))).one())
-    width = len(BUCKET_LABELS) + 2
-    spans = {}
-    for k, name in enumerate(("first_action", "time_to_close")):
-        part = row[k * width:(k + 1) * width]
-        span = _Span(counts=[_int(n) for n in part[1:-1]], waiting=_int(part[0]), minutes=float(part[-1] or 0))
-        spans[name] = span.result()
+    width = len(BUCKETS) + 3
+    spans = {name: _span(row[k * width:(k + 1) * width]).result()
+             for k, name in enumerate(("first_action", "time_to_close"))}
     outcome_counts = [_int(n) for n in row[2 * width:2 * width + len(codes)]]
     met_n, missed_n, pending_n, total = (_int(n) for n in row[2 * width + len(codes):])
     known = sum(outcome_counts)

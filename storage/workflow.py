@@ -25,7 +25,7 @@ from storage import audit
 from storage.crypto import Cipher
 from storage.schema import tip_attachments, tip_closures, tip_indicators, tips
 from storage.tips import open_data
-from storage.workflow_schema import tip_cases, tip_events, tip_notes
+from storage.workflow_schema import seconds_between, tip_cases, tip_events, tip_notes
 
 STATUSES = ("new", "in_review", "investigating", "closed")
 OUTCOMES = ("confirmed_scam", "not_scam", "duplicate", "referred")
@@ -175,6 +175,7 @@ def _changed(conn: sa.Connection, *, viewer: Viewer, case: CaseRow, action: str,
     update: dict[str, Any] = {"updated_at": now, **(values or {})}
     if case.first_action_at is None and viewer.actor != "system":
         update["first_action_at"] = now  # the first officer action, whatever it is, meets the target
+        update["first_action_seconds"] = seconds_between(case.created_at, now)
     if case.assignee_id is not None and case.assignee_id == viewer.user_id:
         update["assignee_active_at"] = now
     conn.execute(sa.update(tip_cases).where(tip_cases.c.tip_id == case.tip_id).values(**update))
@@ -202,12 +203,14 @@ def set_status(conn: sa.Connection, *, viewer: Viewer, tip_id: int, status: str,
     action = "status"
     if status == "closed":
         values["closed_at"] = now
+        values["close_seconds"] = seconds_between(case.created_at, now)
         _start_retention(conn, tip_id=tip_id, now=now)
         # An officer's "not a scam" stops these reports counting against the number or domain for everyone.
         _dismiss(conn, tip_id=tip_id, dismissed=outcome == "not_scam")
         action = "close"
     elif case.status == "closed":
         values["closed_at"] = None
+        values["close_seconds"] = None
         conn.execute(sa.delete(tip_closures).where(tip_closures.c.tip_id == tip_id,
                                                    tip_closures.c.anonymised_at.is_(None)))
         _dismiss(conn, tip_id=tip_id, dismissed=False)

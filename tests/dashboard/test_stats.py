@@ -29,9 +29,10 @@ async def test_figures_match_the_month_on_both_databases(database: Database) -> 
     def handle(conn: sa.Connection) -> None:
         ids = conn.execute(sa.select(tip_cases.c.tip_id).order_by(tip_cases.c.tip_id).limit(2)).scalars().all()
         conn.execute(sa.update(tip_cases).where(tip_cases.c.tip_id == ids[0]).values(
-            closed_at=first.when + timedelta(minutes=90), outcome="confirmed_scam", status="closed", is_open=False))
+            closed_at=first.when + timedelta(minutes=90), close_seconds=90 * 60, outcome="confirmed_scam",
+            status="closed", is_open=False))
         conn.execute(sa.update(tip_cases).where(tip_cases.c.tip_id == ids[1]).values(
-            first_action_at=second.when + timedelta(minutes=10)))
+            first_action_at=second.when + timedelta(minutes=10), first_action_seconds=600))
 
     await database.run(handle)
     period = stats.Period.local_days(date(2026, 11, 1), date(2026, 11, 30))

@@ -186,6 +186,32 @@ async def test_whole_workflow_with_history_and_audit(db: Database) -> None:
     await db.run(work)
 
 
+async def test_handling_seconds_follow_the_workflow_and_feed_the_dashboard(db: Database) -> None:
+    """The dashboard buckets by stored seconds (migration 0018): taking, closing and reopening keep them true."""
+    from storage import stats
+
+    def work(conn: sa.Connection) -> dict[str, Any]:
+        tid = tip_id(conn, file_tip(conn, 1, urgent=True))
+        workflow.assign(conn, viewer=OFFICER_TT, tip_id=tid, assignee_id=1, now=NOW + timedelta(minutes=7))
+        workflow.set_status(conn, viewer=OFFICER_TT, tip_id=tid, status="closed", outcome="not_scam",
+                            now=NOW + timedelta(hours=2))
+        workflow.set_status(conn, viewer=OFFICER_TT, tip_id=tid, status="in_review", now=NOW + timedelta(hours=3))
+        reopened = conn.execute(sa.select(tip_cases.c.first_action_seconds, tip_cases.c.close_seconds)
+                                .where(tip_cases.c.tip_id == tid)).one()
+        assert tuple(reopened) == (7 * 60, None)  # the first action stays; reopening undoes the close
+        workflow.set_status(conn, viewer=OFFICER_TT, tip_id=tid, status="closed", outcome="confirmed_scam",
+                            now=NOW + timedelta(hours=5))
+        period = stats.Period.local_days(NOW.date() - timedelta(days=1), NOW.date() + timedelta(days=1))
+        return stats.handling(conn, viewer=SUPERVISOR, period=period)
+
+    figures = await db.run(work)
+    first = {b["bucket"]: b["tips"] for b in figures["first_action"]["buckets"]}
+    close = {b["bucket"]: b["tips"] for b in figures["time_to_close"]["buckets"]}
+    assert first["<15m"] == 1 and figures["first_action"]["mean_minutes"] == 7.0
+    assert close["4h-1d"] == 1 and figures["time_to_close"]["mean_minutes"] == 300.0
+    assert figures["first_action_targets"]["met"] == 1
+
+
 async def test_idle_officer_releases_the_tip(db: Database) -> None:
     def work(conn: sa.Connection) -> None:
         ref = file_tip(conn, 1)
