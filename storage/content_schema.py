@@ -13,9 +13,11 @@
 - ``content_meta``: small flags (which seed data a fresh install got).
 - ``subscriptions``: parents who asked for scam warnings for their school and/or commune (chat id sealed,
   consent recorded); ``broadcasts`` and ``broadcast_deliveries``: a warning and one row per recipient, sent at
-  most once; ``broadcast_leases``: which process sends on a rate-limited platform right now.
+  most once; ``broadcast_leases``: which process sends on a rate-limited platform right now;
+  ``broadcast_tallies``: what the delivery rows of a broadcast counted once retention dropped them (no
+  recipient in them: channel, outcome, the hour it was sent, how many).
 
-Migration ``0013_content`` creates these tables and must match them.
+Migration ``0013_content`` creates these tables (``0019_broadcast_tallies`` the tallies) and must match them.
 """
 
 from __future__ import annotations
@@ -189,5 +191,22 @@ broadcast_leases = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False),
 )
 
+# Delivery rows folded into counts by retention (storage/broadcast_retention.py): the console's progress and
+# the monthly report add these to the rows still held. Several rows may share a key (one per folding pass).
+broadcast_tallies = sa.Table(
+    "broadcast_tallies",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("broadcast_id", sa.Integer, sa.ForeignKey("broadcasts.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # sent | failed | cancelled (settled rows only)
+    sa.Column("failure", sa.String(24), nullable=True),
+    sa.Column("sent_hour", UTCDateTime, nullable=True),  # sent_at cut to the hour (reports count by local day)
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Index("ix_broadcast_tallies_broadcast", "broadcast_id"),
+    sa.Index("ix_broadcast_tallies_sent", "status", "sent_hour"),
+)
+
 CONTENT_TABLES = (flow_versions, flow_publications, faq_entries, blocklist_sources, reference_domains,
-                  content_imports, content_meta, subscriptions, broadcasts, broadcast_deliveries, broadcast_leases)
+                  content_imports, content_meta, subscriptions, broadcasts, broadcast_deliveries, broadcast_leases,
+                  broadcast_tallies)
