@@ -134,7 +134,8 @@ def retention() -> None:
 @retention.command("run")
 @click.pass_context
 def retention_run(ctx: click.Context) -> None:
-    """Delete idle conversations and anonymise tips past their retention period (closed, or never closed), now."""
+    """Delete idle conversations and anonymise tips past their retention period (closed, or never closed), delete
+    ended warning subscriptions and finished broadcasts' per-recipient rows, now."""
     from bot.cli import open_database
     from bot.runtime import build_cipher
     from storage.retention import run_retention
@@ -148,14 +149,17 @@ def retention_run(ctx: click.Context) -> None:
                                 closed_tip_days=settings.retention.closed_tip_days,
                                 conversation_days=settings.retention.conversation_days,
                                 open_tip_days=settings.retention.open_tip_max_days,
-                                data_dir=Path(settings.data_dir))
+                                data_dir=Path(settings.data_dir),
+                                subscription_days=settings.retention.subscription_days,
+                                broadcast_recipient_days=settings.retention.broadcast_recipient_days)
         finally:
             await db.dispose()
 
     report = asyncio.run(main())
     click.echo(f"conversations deleted: {report.conversations_deleted}; dedupe records deleted: "
                f"{report.dedupe_records_deleted}; tips anonymised: {report.tips_anonymised}; "
-               f"files deleted: {report.files_deleted}")
+               f"files deleted: {report.files_deleted}; subscriptions deleted: {report.subscriptions_deleted}; "
+               f"broadcast recipients dropped: {report.broadcast_recipients_dropped}")
 
 
 @click.command("export-subject")

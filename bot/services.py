@@ -36,7 +36,9 @@ def retention_service(runtime: Runtime) -> Service:
                 report = await runtime.db.run(
                     run_retention, cipher=runtime.cipher, now=datetime.now(UTC),
                     closed_tip_days=settings.closed_tip_days, conversation_days=settings.conversation_days,
-                    open_tip_days=settings.open_tip_max_days, data_dir=runtime.data_dir)
+                    open_tip_days=settings.open_tip_max_days, data_dir=runtime.data_dir,
+                    subscription_days=settings.subscription_days,
+                    broadcast_recipient_days=settings.broadcast_recipient_days)
                 log.info("retention: %s", report)
             except Exception:  # a failed pass must not stop the next one
                 log.exception("retention pass failed")

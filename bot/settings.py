@@ -208,6 +208,12 @@ class RetentionSettings(_Section):
     run_every_minutes: int = Field(default=60, ge=1)  # the scheduled job inside `hotline serve`
     # A tip nobody closed keeps its personal data at most this long after it was filed (nothing forever).
     open_tip_max_days: int = Field(default=365, ge=1)
+    # Warning subscriptions the parent stopped (or that the platform said were blocked) are deleted this long
+    # after they ended; their chat id went when they ended.
+    subscription_days: int = Field(default=30, ge=1)
+    # A finished broadcast's row per recipient (who got it, what the platform said) is dropped this long after
+    # it finished; its counts stay for the console and the monthly report.
+    broadcast_recipient_days: int = Field(default=30, ge=1)
 
 
 class WorkflowSettings(_Section):

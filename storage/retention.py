@@ -2,6 +2,8 @@
 
 Idle conversations are deleted; closed tips lose their personal data (reporter ids, contact phone, free
 text, screenshots) while what statistics need stays (channel, role, pretext, asks, amounts, verdicts).
+Ended warning subscriptions are deleted, and finished broadcasts lose their per-recipient rows (their counts
+stay): see :mod:`storage.broadcast_retention`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from storage import audit, notices, transcript
+from storage import broadcast_retention as broadcast_data
 from storage.cases import forget_terms
 from storage.conversations import REPLY_RETRY_WINDOW
 from storage.crypto import Cipher
@@ -32,6 +35,8 @@ class RetentionReport:
     dedupe_records_deleted: int
     tips_anonymised: int
     files_deleted: int
+    subscriptions_deleted: int  # stopped or blocked warning subscriptions, past retention.subscription_days
+    broadcast_recipients_dropped: int  # delivery rows of finished broadcasts, folded into their counts
 
 
 def anonymise_tip(conn: sa.Connection, *, cipher: Cipher, tip_id: int, sealed: str, now: datetime) -> list[str]:
@@ -65,12 +70,15 @@ def anonymise_tip(conn: sa.Connection, *, cipher: Cipher, tip_id: int, sealed: s
 
 def run_retention(conn: sa.Connection, *, cipher: Cipher, now: datetime, closed_tip_days: int,
                   conversation_days: int, open_tip_days: int | None = None,
-                  data_dir: Path | None = None) -> RetentionReport:
+                  data_dir: Path | None = None, subscription_days: int = broadcast_data.SUBSCRIPTION_DAYS,
+                  broadcast_recipient_days: int = broadcast_data.RECIPIENT_DAYS) -> RetentionReport:
     """One pass; safe to repeat. Runs as a unit of work (``Database.run``).
 
     Closed tips lose their personal data ``closed_tip_days`` after closing; tips nobody closed lose it
     ``open_tip_days`` after they were filed (the case stays open, its report anonymised). With ``data_dir``,
-    uploads no tip and no live conversation refers to are deleted too.
+    uploads no tip and no live conversation refers to are deleted too. Warning subscriptions that ended
+    (stopped, blocked) go ``subscription_days`` after they ended; broadcasts finished ``broadcast_recipient_days``
+    ago keep their counts but no row per recipient.
     """
     idle_before = now - timedelta(days=conversation_days)
     convs = conn.execute(sa.delete(conversations).where(conversations.c.updated_at < idle_before)).rowcount
@@ -107,7 +115,9 @@ def run_retention(conn: sa.Connection, *, cipher: Cipher, now: datetime, closed_
             pass
     if data_dir is not None:  # uploads of drafts never filed, forgotten or expired (storage/filesweep.py)
         deleted += sweep_orphans(conn, data_dir=data_dir, cipher=cipher, now=now)
-    report = RetentionReport(convs, dedupe, len(due), deleted)
+    recipients = broadcast_data.drop_finished_recipients(conn, now=now, days=broadcast_recipient_days)
+    ended = broadcast_data.delete_ended_subscriptions(conn, now=now, days=subscription_days)
+    report = RetentionReport(convs, dedupe, len(due), deleted, ended, recipients)
     audit.record(conn, actor="system", action="retention.run", subject="-", now=now, detail=repr(report))
     return report
 

@@ -125,7 +125,11 @@ def mark_blocked(conn: sa.Connection, *, subscription_id: int, now: datetime) ->
 
 
 def forget(conn: sa.Connection, *, ref: str) -> int:
-    """"Forget me": the chat's subscriptions go, with their pending deliveries (cascade)."""
+    """"Forget me": the chat's subscriptions go, with their delivery rows — counted first into the broadcasts'
+    tallies, so the console and the monthly report keep their figures without keeping the parent."""
+    from storage.broadcast_retention import fold_for_subscriptions  # it reads this module's table, not its code
+
+    fold_for_subscriptions(conn, ids=sa.select(_S.id).where(_S.chat_ref == ref))
     return conn.execute(sa.delete(subscriptions).where(_S.chat_ref == ref)).rowcount
 
 
