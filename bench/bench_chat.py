@@ -9,7 +9,8 @@ report, growth and a profile.
   Hotline's rate at 50 parents is printed as a ratio of it (target ≥ 0.4), p99 against 100 ms (50) / 300 ms (500);
 - SQLite with 1 and 2 ``hotline serve`` processes on one file, PostgreSQL with 1, 2 and 4 (the scaling curve);
 - server CPU per message, RSS idle / after 100,000 stored conversations / per conversation;
-- bytes stored per filed report (dbstat), split into dedupe records (kept 48 h) and what stays;
+- bytes each filed report adds (dbstat after the run minus at start), split into dedupe records (kept 48 h) and
+  what stays;
 - the same 50-parent figures with 10k and 100k tips already stored, a tenth of them naming the number every
   walked report names (a scam wave: the forwarder's cluster of that number grows through the run);
 - a py-spy profile of the 50-parent SQLite run in bench/profiles/, split into named costs (top three printed);
@@ -72,11 +73,25 @@ async def ceiling(work: Path, seconds: float) -> float:
     return run.rate
 
 
-def storage_per_report(db_path: Path, label: str) -> None:
+def btree_sizes(db_path: Path) -> tuple[int, dict[str, int]]:
+    """Tips stored, and the bytes of every table and index (dbstat: whole pages, free space in them included)."""
     with sqlite3.connect(db_path) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         tips = db.execute("SELECT count(*) FROM tips").fetchone()[0]
-        sizes = dict(db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
+        return tips, dict(db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
+
+
+def storage_per_report(db_path: Path, label: str, before: tuple[int, dict[str, int]]) -> None:
+    """What the run's reports added, per report: the database after the run minus the same database at start
+    (migrated, seeded with the shipped flows, domains and sample directory, and one page per empty table and
+    index) — the fixed part would otherwise be charged to a few hundred reports instead of a province's
+    million."""
+    tips_before, sizes_before = before
+    with sqlite3.connect(db_path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        tips = db.execute("SELECT count(*) FROM tips").fetchone()[0] - tips_before
+        sizes = {name: size - sizes_before.get(name, 0)
+                 for name, size in db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()}
         dedupe = sum(v for k, v in sizes.items() if "inbound_messages" in k)
         convs = sum(v for k, v in sizes.items() if k == "conversations" or "autoindex_conversations" in k)
         schema = sizes.get("sqlite_schema", 0)
@@ -97,6 +112,7 @@ async def sqlite_runs(tree: Path, label: str, args: argparse.Namespace, bare: fl
             procs, ports = await asyncio.to_thread(servers, tree, work, count)
             try:
                 idle = sum(rss_mb(p.pid) for p in procs)
+                at_start = btree_sizes(work / "hotline.db")
                 for parents in args.parents if count == 1 else [50]:
                     spy = None
                     if count == 1 and parents == 50 and args.profile:
@@ -126,7 +142,7 @@ async def sqlite_runs(tree: Path, label: str, args: argparse.Namespace, bare: fl
             finally:
                 stop(procs)
             if count == 1:
-                storage_per_report(work / "hotline.db", label)
+                storage_per_report(work / "hotline.db", label, at_start)
 
 
 async def memory_with_stored_conversations(args: argparse.Namespace) -> None:

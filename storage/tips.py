@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,13 +49,22 @@ def reporter_aad(tip_id: int) -> str:
     return f"tips.reporter:{tip_id}"
 
 
+# A report is kept for years: compressed before sealing it takes ~40% less (bench/bench_chat.py's storage per
+# report). A compressed value starts with this byte; older values are the JSON itself ("{…").
+_PACKED = b"\x01"
+
+
 def open_data(cipher: Cipher, tip_id: int, sealed: str) -> dict[str, Any]:
     """A tip's report (slots, consent, locale) from its sealed column."""
-    return dict(cipher.open_json(sealed, aad=data_aad(tip_id)))
+    raw = cipher.open(base64.b64decode(sealed), aad=data_aad(tip_id))
+    if raw[:1] == _PACKED:
+        raw = zlib.decompress(raw[1:])
+    return dict(json.loads(raw.decode()))
 
 
 def seal_data(cipher: Cipher, tip_id: int, data: dict[str, Any]) -> str:
-    return cipher.seal_json(data, aad=data_aad(tip_id))
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return base64.b64encode(cipher.seal(_PACKED + zlib.compress(raw, 6), aad=data_aad(tip_id))).decode()
 
 
 def create_tip(
