@@ -60,10 +60,10 @@ async def ping(db: Database, seconds: float = CONNECT_TIMEOUT) -> None:
 
 async def schema_problem(db: Database) -> str | None:
     """None when every migration head is applied, else what to run."""
-    from storage.migrate import current_revision, head_revisions
+    from storage.migrate import current_revision, declared_heads
 
     current = set(await current_revision(db))
-    missing = set(head_revisions()) - current
+    missing = set(declared_heads()) - current
     if not missing:
         return None
     return (f"database {safe_url(db.url)} is not at the code's schema (missing {', '.join(sorted(missing))}): "

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from handlers import yamlio
 from handlers.flowlines import locate
 from handlers.flowspec import (
     AnyStep,
@@ -212,7 +213,7 @@ def load_flows(directory: Path = DEFAULT_FLOWS_DIR, *, overrides: Mapping[str, s
     for name, content in sorted(texts.items()):
         try:
             text = content.decode("utf-8") if isinstance(content, bytes) else content
-            raw = yaml.safe_load(text) or {}
+            raw = yamlio.safe_load(text) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             mark = getattr(exc, "problem_mark", None)
             errors.append(FlowError(name, "-", "-", f"not valid YAML: {str(exc).splitlines()[0]}",

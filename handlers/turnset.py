@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import yaml
 
+from handlers import yamlio
 from handlers.checks.csv_import import parse_blocklist_csv, parse_schools_csv
 from handlers.checks.dialogue import DirectoryChecker
 from handlers.dialogue import Dialogue
@@ -100,7 +100,7 @@ def load_turnset(paths: Iterable[Path]) -> TurnSet:
     schools = blocklist = b""
     turns: list[LabelledTurn] = []
     for path in paths:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
         if "now" in data:
             now = datetime.fromisoformat(str(data["now"]))
         schools += str(data.get("directory", "")).encode() if not schools else b""

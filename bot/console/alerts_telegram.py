@@ -12,16 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
-from telegram import Bot
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
-
-from bot.channels.telegram.api import make_bot
-from bot.channels.telegram.delivery import NO_PREVIEW
 from bot.runtime import Runtime
 from bot.services import Service, sleep_or_stop
 from storage.alerts import AlertSummary, claim_posts, post_failed, posted
 from storage.stats import names
+
+if TYPE_CHECKING:
+    from telegram import Bot
+
+# python-telegram-bot is imported when alerts are posted, not by every ``hotline serve`` (0.3 s of its start).
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,17 @@ class AlertPoster:
 
     async def _get_bot(self) -> Bot:
         if self._bot is None:
+            from bot.channels.telegram.api import make_bot
+
             self._bot = make_bot(self.settings.telegram, pool_size=2)
         await self._bot.initialize()
         return self._bot
 
     async def post_pending(self) -> int:
+        from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
+
+        from bot.channels.telegram.delivery import NO_PREVIEW
+
         db, cipher = self.runtime.db, self.runtime.cipher
         claimed = await db.run(claim_posts, cipher=cipher, now=datetime.now(UTC))
         if not claimed:

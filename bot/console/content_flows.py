@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 from bot.console.auth import CheckedForm, ConsoleUser, now_utc, require_roles
 from bot.console.templating import Renderer, page_headers
 from bot.runtime import Runtime
+from handlers import yamlio
 from handlers.flowload import FlowError, FlowLoadError, FlowSet, load_flows
 from storage import content_flows, users
 
@@ -192,7 +193,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
 def flow_ids(text: str) -> list[str]:
     """The flow ids a file defines (for the list; a file that does not parse defines none)."""
     try:
-        raw = yaml.safe_load(text) or {}
+        raw = yamlio.safe_load(text) or {}
     except yaml.YAMLError:
         return []
     found = raw.get("flows") if isinstance(raw, dict) else None

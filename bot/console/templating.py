@@ -16,11 +16,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-import yaml
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from bot.webchat.security import BASE_HEADERS, csp
+from handlers import yamlio
 
 HERE = Path(__file__).parent
 TEMPLATES_DIR = HERE / "templates"
@@ -48,7 +48,7 @@ def load_english() -> dict[str, str]:
     """Every ``locale/en_*.yaml`` merged: Vietnamese source string → English. Each page owns its file."""
     merged: dict[str, str] = {}
     for path in sorted(LOCALE_DIR.glob("en_*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlio.safe_load(path.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path.name}: expected a mapping of Vietnamese → English strings")
         merged.update({str(k): str(v) for k, v in data.items()})

@@ -11,7 +11,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from handlers import yamlio
 
 
 class DataFileError(ValueError):
@@ -58,7 +58,7 @@ def _domain(value: Any, where: str) -> str:
 
 def parse_official(text: str) -> tuple[frozenset[str], tuple[Brand, ...], frozenset[str], frozenset[str]]:
     """Parse ``official_domains.yaml``: official domains, brands, known-good hosts, unverified domains."""
-    doc = yaml.safe_load(text) or {}
+    doc = yamlio.safe_load(text) or {}
     if not isinstance(doc, dict) or not isinstance(doc.get("official"), list):
         raise DataFileError("official_domains.yaml: needs a top-level 'official:' list")
     domains: set[str] = set()

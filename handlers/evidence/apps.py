@@ -9,8 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from handlers import yamlio
 from nlu.normalize import fold
 
 
@@ -58,14 +57,14 @@ def parse_apps(raw: Any) -> tuple[OfficialApp, ...]:
 @cache
 def _shipped() -> tuple[OfficialApp, ...]:
     text = resources.files("handlers.evidence").joinpath("data", "official_apps.yaml").read_text("utf-8")
-    return parse_apps(yaml.safe_load(text))
+    return parse_apps(yamlio.safe_load(text))
 
 
 def load_apps(path: str | None = None) -> tuple[OfficialApp, ...]:
     """The shipped list, or the province's own file when ``evidence.official_apps`` names one."""
     if not path:
         return _shipped()
-    return parse_apps(yaml.safe_load(Path(path).read_text("utf-8")))
+    return parse_apps(yamlio.safe_load(Path(path).read_text("utf-8")))
 
 
 def _borrows(text: str | None, app: OfficialApp) -> bool:

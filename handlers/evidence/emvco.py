@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from handlers import yamlio
 
 NAPAS_GUID = "A000000727"
 _SERVICES = {"QRIBFTTA": "account", "QRIBFTTC": "card"}
@@ -61,7 +61,7 @@ class Payment:
 @cache
 def banks() -> dict[str, Bank]:
     """BIN → bank, from handlers/evidence/data/banks.yaml."""
-    raw = yaml.safe_load(resources.files("handlers.evidence").joinpath("data", "banks.yaml").read_text("utf-8"))
+    raw = yamlio.safe_load(resources.files("handlers.evidence").joinpath("data", "banks.yaml").read_text("utf-8"))
     return {str(k): Bank(str(k), str(v["short"]), str(v["name"])) for k, v in raw["banks"].items()}
 
 
