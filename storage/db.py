@@ -163,6 +163,37 @@ class _SqliteWriter:
         self.executor.shutdown(wait=True)
 
 
+class _SqliteReaders:
+    """A few threads with their own read-only connections, for console reads that take a while (the dashboard's
+    month of counts): WAL lets them read beside the writer, and pysqlite releases the GIL while SQLite works,
+    so two of them use two cores. Nothing here writes (``PRAGMA query_only``)."""
+
+    def __init__(self, url: str, *, threads: int = 2) -> None:
+        sync_url = make_url(url).set(drivername="sqlite")
+        self.engine = sa.create_engine(sync_url, pool_size=threads, max_overflow=0,
+                                       connect_args={"check_same_thread": False})
+
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA query_only=ON")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.close()
+
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sqlite-reader")
+
+    def _call(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        with self.engine.connect() as conn, conn.begin():  # one snapshot for the whole unit
+            return fn(conn, *args, **kwargs)
+
+    async def read(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self._call, fn, args, kwargs)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        self.engine.dispose()
+
+
 class Database:
     """Owns the engines. :meth:`run` is the way in; :meth:`transaction` gives a raw async connection."""
 
@@ -171,6 +202,7 @@ class Database:
         self.sqlite = is_sqlite(url)
         kwargs: dict[str, Any] = {"echo": echo}
         self._writer: _SqliteWriter | None = None
+        self._readers: _SqliteReaders | None = None
         if self.sqlite:
             _ensure_sqlite_dir(url)
             # The async engine serves migrations and occasional admin reads; one connection is plenty.
@@ -199,6 +231,16 @@ class Database:
         async with self.engine.begin() as conn:
             return await conn.run_sync(fn, *args, **kwargs)
 
+    async def read(self, fn: Callable[Concatenate[sa.Connection, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a read-only ``fn(conn, …)`` beside the writer: several at once use several cores (SQLite: reader
+        threads; PostgreSQL: pooled connections). It sees a committed snapshot; it must not write."""
+        if not self.sqlite:
+            async with self.engine.connect() as conn:
+                return await conn.run_sync(fn, *args, **kwargs)
+        if self._readers is None:
+            self._readers = _SqliteReaders(self.url)
+        return await self._readers.read(fn, args, kwargs)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One async transaction (admin paths and tests); prefer :meth:`run` for application work."""
@@ -210,3 +252,6 @@ class Database:
         if self._writer is not None:
             await asyncio.to_thread(self._writer.close)
             self._writer = None
+        if self._readers is not None:
+            await asyncio.to_thread(self._readers.close)
+            self._readers = None

@@ -117,7 +117,7 @@ def make_router(runtime: Runtime, renderer: Renderer) -> APIRouter:
     db, cipher = runtime.db, runtime.cipher
 
     async def figures(user: ConsoleUser, period: stats.Period) -> dict[str, Any]:
-        return await db.run(stats.dashboard, viewer=user.viewer, period=period, cipher=cipher)
+        return await stats.dashboard_concurrently(db.read, viewer=user.viewer, period=period, cipher=cipher)
 
     async def audited(request: Request, user: ConsoleUser, what: str, period: stats.Period) -> None:
         detail = f"{what} {period.first_day}..{period.last_day}" + (f" unit {period.unit_id}" if period.unit_id

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from bot.reports import build_report, render_docx
@@ -62,3 +63,26 @@ async def test_figures_match_the_month_on_both_databases(database: Database) -> 
     assert report.summary[0].current == len(specs) and report.summary[0].previous == 0
     assert {r.label: r.current for r in report.outcomes} == {"Xác nhận lừa đảo": 1}
     assert render_docx(report).startswith(b"PK")
+
+
+async def test_the_page_reads_its_parts_at_once_and_gets_the_same_figures(database: Database) -> None:
+    """The console reads the dashboard's parts concurrently (Database.read: reader threads on SQLite, pooled
+    connections on PostgreSQL); the figures are those of the one-transaction :func:`stats.dashboard`."""
+    month = generate(background=300)
+    await database.run(load_units)
+    for part in chunks(month.specs, 300):
+        await database.run(file_specs, specs=part, cipher=TEST_CIPHER)
+    period = stats.Period.local_days(date(2026, 11, 1), date(2026, 11, 30))
+    one = await database.run(stats.dashboard, viewer=SYSTEM, period=period, cipher=TEST_CIPHER)
+    many = await stats.dashboard_concurrently(database.read, viewer=SYSTEM, period=period, cipher=TEST_CIPHER)
+    assert many == one and list(many) == list(one)
+    assert many["totals"]["tips"] == len(month.specs) and many["top"]["phone"]
+
+
+async def test_reads_cannot_write(database: Database) -> None:
+    def write(conn: sa.Connection) -> None:
+        conn.execute(sa.delete(stats_daily))
+
+    if database.sqlite:  # PostgreSQL's read connections are the pool's: the rule is the callers'
+        with pytest.raises(sa.exc.OperationalError, match="readonly"):
+            await database.read(write)
