@@ -237,6 +237,8 @@ class Database:
         if not self.sqlite:
             async with self.engine.connect() as conn:
                 return await conn.run_sync(fn, *args, **kwargs)
+        if make_url(self.url).database in (None, "", ":memory:"):  # nothing another connection could read
+            return await self.run(fn, *args, **kwargs)
         if self._readers is None:
             self._readers = _SqliteReaders(self.url)
         return await self._readers.read(fn, args, kwargs)

@@ -90,18 +90,19 @@ class Forwarder:
     async def run_once(self) -> int:
         """Claim, deliver and record one batch; returns the number of rows handled (0: nothing due)."""
         now = datetime.now(UTC)
-        batch = await self.runtime.db.run(self._claim_and_build, now=now)
-        if not batch.rows:
+        rows = await self.runtime.db.run(claim_due, sinks=list(self.sinks), now=now, lease_until=now + self.lease,
+                                         limit=self.batch_size)
+        if not rows:
             return 0
+        # Building reads (the sealed reports, the clusters: a scam wave's thousands of tips per key) run beside
+        # the writer, not on it: the chat's turns wait for the writer thread, never for this.
+        batch = await self.runtime.db.read(self._build, rows=rows, now=now)
         outcomes = await asyncio.gather(*(self._attempt(row, batch) for row in batch.rows))
         await self.runtime.db.run(record_outcomes, outcomes=outcomes, now=datetime.now(UTC))
         self.stats.update(o.status for o in outcomes)
         return len(batch.rows)
 
-    def _claim_and_build(self, conn: sa.Connection, *, now: datetime) -> _Batch:
-        rows = claim_due(conn, sinks=list(self.sinks), now=now, lease_until=now + self.lease, limit=self.batch_size)
-        if not rows:
-            return _Batch(rows, {}, {})
+    def _build(self, conn: sa.Connection, *, rows: list[Claimed], now: datetime) -> _Batch:
         tips, failed = build_tips_v1(conn, [r.tip_id for r in rows], base_url=self.base_url,
                                      cipher=self.runtime.cipher, now=now)
         for tip_id, exc in failed.items():  # that tip's rows are retried (and die if it never builds)
