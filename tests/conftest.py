@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -117,15 +118,18 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key, raising=False)
 
 
-# Hypothesis tests configured for thousands of examples are the full-strength fuzz runs (tests/security): they
-# form the `slow` set with the tests marked by hand — CI's `./dev test` runs everything, `./dev test fast` leaves
-# the slow set out — without their files having to carry the marker.
+# The `slow` set — CI's `./dev test` runs everything, `./dev test fast` (the developer loop) leaves it out — is
+# the tests marked by hand, the Hypothesis tests configured for thousands of examples (the full-strength fuzz
+# runs of tests/security), and whole files that drive real Chromium or kill and restart `hotline serve`
+# processes (seconds of CPU each, most of the loop's time); none of their files has to carry the marker.
 FULL_STRENGTH_EXAMPLES = 1000
+SLOW_FILES = re.compile(r"(^|_)browser\.py$|^test_(serve_)?crash\.py$")
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         chosen = getattr(getattr(item, "obj", None), "_hypothesis_internal_use_settings", None)
-        if chosen is not None and chosen.max_examples >= FULL_STRENGTH_EXAMPLES:
+        full_strength = chosen is not None and chosen.max_examples >= FULL_STRENGTH_EXAMPLES
+        if full_strength or SLOW_FILES.search(item.path.name):
             item.add_marker(pytest.mark.slow)

@@ -107,6 +107,7 @@ def oa_channel(runtime: Runtime) -> ZaloChannel:
 
 
 # ----- Zalo Official Account ----------------------------------------------------------------------------------
+@pytest.mark.slow  # tens of seconds (subprocesses, a generated month, a paced send): CI runs it, `./dev test fast` not
 async def test_200_followers_once_each_within_zalo_pace_blocked_marked_window_reported_errors_retried(
         tmp_path: Path, fake: FakeZalo) -> None:
     assert PER_SECOND["zalo"] <= ZALO_LIMIT  # the shipped pace is under what the adapter assumes Zalo allows

@@ -13,6 +13,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from docx import Document
 
@@ -124,6 +125,7 @@ def _cli(console: Console, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([HOTLINE, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow  # tens of seconds (subprocesses, a generated month, a paced send): CI runs it, `./dev test fast` not
 async def test_report_and_bind_from_the_command_line(console: Console) -> None:
     month = generate(background=200)
     await console.db.run(load_units)

@@ -48,6 +48,7 @@ def expected_per_day(month: Month) -> dict[str, int]:
             for i in range(30)}
 
 
+@pytest.mark.slow  # tens of seconds (subprocesses, a generated month, a paced send): CI runs it, `./dev test fast` not
 async def test_dashboard_json_holds_the_months_counts_and_exports_are_audited(console: Console) -> None:
     month = await file_month(console)
     specs = month.specs

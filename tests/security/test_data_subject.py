@@ -29,6 +29,7 @@ def cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60, check=True)
 
 
+@pytest.mark.slow  # tens of seconds (subprocesses, a generated month, a paced send): CI runs it, `./dev test fast` not
 def test_export_rotate_and_audit_through_the_cli(tmp_path: Path) -> None:
     with running_server(tmp_path) as base:
         walk(base, "parent-x")

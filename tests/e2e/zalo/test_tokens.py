@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from bot.channels.zalo.client import TokenPair, ZaloClient
 from bot.channels.zalo.tokens import TokenManager
@@ -40,6 +41,7 @@ def authorise_in_browser(url: str) -> tuple[str, str]:
     return query["code"][0], query["state"][0]
 
 
+@pytest.mark.slow  # tens of seconds (subprocesses, a generated month, a paced send): CI runs it, `./dev test fast` not
 def test_the_cli_authorises_the_oa_with_pkce_and_shows_the_state(tmp_path: Path, fake: FakeZalo) -> None:
     started = hotline(tmp_path, fake, "auth-url")
     assert started.returncode == 0, started.stderr
