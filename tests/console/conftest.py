@@ -12,7 +12,8 @@
 ``make_console`` starts one with other settings: ``async with make_console(console={"login_max_failures": 2})
 as c: …``. The server runs uvicorn in a thread with its own event loop and runtime; the test talks to the
 same database file through its own :class:`~storage.db.Database` (``console.db``) and the same keys
-(``console.cipher``), so nothing is shared across loops.
+(``console.cipher``), so nothing is shared across loops. :func:`live_console` runs another app built around
+the runtime the same way (tests/twoway/live_server.py adds the notices' delivery worker).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,9 +35,10 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from fastapi import FastAPI
 
 from bot.console.auth import COOKIE, session_policy
-from bot.runtime import build_cipher, build_runtime
+from bot.runtime import Runtime, build_cipher, build_runtime
 from bot.settings import Settings
 from bot.web import create_app
 from storage import users
@@ -92,19 +94,32 @@ class SignedInClient(httpx.AsyncClient):
         return await self.post(url, data={"csrf": self.csrf, **(data or {})}, **kwargs)
 
 
-class _Server:
-    """uvicorn in a thread with its own event loop; the runtime is built and closed inside that loop."""
+AppFactory = Callable[[Runtime], Awaitable[FastAPI]]
 
-    def __init__(self, settings: Settings, port: int) -> None:
+
+async def console_app(runtime: Runtime) -> FastAPI:
+    """The app as ``hotline serve`` builds it, without the background services it runs beside it."""
+    return create_app(runtime, close_on_shutdown=True)
+
+
+class _Server:
+    """uvicorn in a thread with its own event loop; the runtime is built and closed inside that loop.
+
+    ``app`` builds the app around that runtime (:func:`console_app` unless given); ``label`` names the server
+    in its thread's name and in the error when it does not start."""
+
+    def __init__(self, settings: Settings, port: int, *, app: AppFactory = console_app,
+                 label: str = "console test server") -> None:
         self.settings, self.port = settings, port
+        self.make_app, self.label = app, label
         self.server: uvicorn.Server | None = None
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name=f"console-test-server-{port}", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=f"{label.replace(' ', '-')}-{port}", daemon=True)
 
     def _run(self) -> None:
         async def main() -> None:
             runtime = await build_runtime(self.settings)
-            app = create_app(runtime, close_on_shutdown=True)
+            app = await self.make_app(runtime)
             config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
             self.server = uvicorn.Server(config)
             await self.server.serve()
@@ -119,7 +134,7 @@ class _Server:
         deadline = time.monotonic() + 60
         while not (self.server is not None and self.server.started):
             if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"console test server did not start: {self.error!r}")
+                raise RuntimeError(f"{self.label} did not start: {self.error!r}")
             time.sleep(0.02)
 
     def stop(self) -> None:
@@ -212,9 +227,12 @@ async def sign_in(client: httpx.AsyncClient, email: str, password: str, *, code:
 
 
 @asynccontextmanager
-async def _running(tmp_path: Path, **sections: Any) -> AsyncIterator[Console]:
-    settings = console_settings(tmp_path, **sections)
-    server = _Server(settings, free_port())
+async def live_console(tmp_path: Path, settings: Settings, *, app: AppFactory = console_app,
+                       label: str = "console test server") -> AsyncIterator[Console]:
+    """A server (see :class:`_Server`) on a free loopback port, as a :class:`Console` with the test's own
+    database handle and cipher; its clients, the handle and the server are closed on the way out. The
+    two-way tests run theirs with the notices' delivery worker (``app``)."""
+    server = _Server(settings, free_port(), app=app, label=label)
     await asyncio.to_thread(server.start)
     db = Database(settings.database.url)
     console = Console(base_url=f"http://127.0.0.1:{server.port}", settings=settings, db=db,
@@ -225,6 +243,10 @@ async def _running(tmp_path: Path, **sections: Any) -> AsyncIterator[Console]:
         await console.close()
         await db.dispose()
         await asyncio.to_thread(server.stop)
+
+
+def _running(tmp_path: Path, **sections: Any) -> AbstractAsyncContextManager[Console]:
+    return live_console(tmp_path, console_settings(tmp_path, **sections))
 
 
 @pytest.fixture
