@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from handlers.messages import OutboundMessage
-from storage.schema import tip_attachments, tips
-from storage.tips import reporter_aad
-from tests.chat import tip_rows
+from tests.e2e.call_report import officer_question_reaches, the_call_tip, walk_call_report
 from tests.e2e.zalo.conftest import Live
 from tests.e2e.zalo.fakezalo import FakeZalo
 from tests.e2e.zalo.people import ZaloUser, texts
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 async def test_parent_reports_a_call_through_zalo_and_the_officer_question_reaches_them(zalo: Live,
@@ -20,54 +13,9 @@ async def test_parent_reports_a_call_through_zalo_and_the_officer_question_reach
     parent = ZaloUser(fake, zalo.webhook, zalo.runtime.db, "7001002003004005006")
     welcome = texts(await parent.send(parent.follow_event()))
     assert "Bạn cần giúp gì" in welcome
-    assert "liên lạc" in texts(await parent.choose("Báo cáo"))
-    await parent.choose("Cuộc gọi")
-    await parent.say("0377 123 999")
-    await parent.say("hôm nay 9h")
-    await parent.choose("Hiệu trưởng")
-    await parent.say("Trường THCS Nguyễn Du")
-    await parent.choose("mã định danh")
-    ticked = await parent.choose("Mã OTP")
-    assert "✅ Mã OTP" in texts(ticked)
-    await parent.choose("Số tài khoản")
-    await parent.choose("Xong")
-    link_echo = await parent.say("vneduconnect.com/cai-dat")
-    assert "vneduconnect.com" not in texts(link_echo)  # never repeated as a tappable link
-    await parent.say("PH vui lòng cài ứng dụng Sổ liên lạc điện tử tại vneduconnect.com")
-    assert "Đã nhận 1 ảnh" in texts(await parent.image(PNG))
-    await parent.choose("Xong")
-    await parent.choose("Không, chưa mất tiền")
-    await parent.choose("Chưa đưa gì")
-    await parent.say("Xã Tân Lộc")
-    await parent.choose("Đồng ý")
-    summary = await parent.say("0912345678")
-    assert "Kiểm tra lại" in texts(summary)
-    done = await parent.choose("Gửi báo cáo")
-    assert "Đã nhận báo cáo, mã số" in texts(done)
+    await walk_call_report(parent, parent.image)  # options as buttons where Zalo shows them
 
-    runtime = zalo.runtime
-    [tip] = await tip_rows(runtime.db, runtime.cipher)
-    slots = tip["data"]["slots"]
-    assert tip["channel"] == "zalo"
-    assert slots["caller_number"] == "+84377123999"
-    assert slots["asked"] == ["otp", "bank_account"]
-    assert slots["contact_phone"] == "+84912345678"
-    assert "vneduconnect.com" in slots["message_text"]
-    attachments = await runtime.db.run(lambda c: c.execute(sa.select(tip_attachments)).mappings().all())
-    assert [a["mime_type"] for a in attachments] == ["image/png"]
+    tip = await the_call_tip(zalo.runtime, "zalo")
     # Every message the bot sent fits Zalo's limits (the fake refuses those that do not) and used the token.
     assert all(s.token for s in fake.messages(parent.id))
-
-    # The officer's follow-up question: the tip names the parent (sealed), the runtime names the channel.
-    def reporter(conn: sa.Connection) -> dict[str, str]:
-        row = conn.execute(sa.select(tips.c.id, tips.c.reporter)).one()
-        return dict(runtime.cipher.open_json(row.reporter, aad=reporter_aad(row.id)))
-
-    chat = (await runtime.db.run(reporter))["chat_id"]
-    channel = runtime.channels.get(tip["channel"])
-    assert channel is not None
-    question = OutboundMessage("Cán bộ hỏi: cuộc gọi kéo dài bao lâu?", links=("https://vneduconnect.com/x",))
-    await channel.send(chat, [question])
-    [asked] = parent.new_messages()
-    assert asked.text.startswith("Cán bộ hỏi: cuộc gọi kéo dài bao lâu?")
-    assert "hxxps://vneduconnect[.]com/x" in asked.text
+    await officer_question_reaches(zalo.runtime, tip, parent)
