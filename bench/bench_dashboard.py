@@ -2,7 +2,7 @@
 each tip as it is filed — SQLite and PostgreSQL.
 
     .venv/bin/python bench/bench_dashboard.py [--tips 1000000] [--requests 20] [--filed 1000] [--sqlite-only]
-                                              [--reuse-sqlite PATH]
+                                              [--reuse-sqlite PATH] [--reuse-postgres URL]
 
 The tips are generated into a migrated database by ``bench/console_data.py`` (cases with plain facets,
 indicators with blind index and sealed value, spread over 330 days: ~3,000 a day), then the dashboard is
@@ -48,6 +48,19 @@ from storage.tips import Indicator, create_tip  # noqa: E402
 from storage.workflow_schema import tip_cases  # noqa: E402
 
 TARGET_MS = 300.0
+
+
+async def create_postgres(url: str) -> None:
+    """CREATE DATABASE for ``--reuse-postgres`` unless it exists."""
+    import asyncpg
+
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        name = url.rsplit("/", 1)[1]
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
 END = datetime(2026, 11, 26, tzinfo=UTC)  # inside the generated span (1/1 … ~27/11/2026)
 
 
@@ -166,6 +179,8 @@ async def main() -> None:
     parser.add_argument("--filed", type=int, default=1000, help="tips filed for the alert-counting cost")
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--reuse-sqlite", type=Path, help="keep the generated SQLite file here and reuse it")
+    parser.add_argument("--reuse-postgres", metavar="URL",
+                        help="keep the generated PostgreSQL database at this URL and reuse it (created if missing)")
     args = parser.parse_args()
     load = os.getloadavg()[0]
     print(f"target: dashboard page p95 < {TARGET_MS:.0f} ms; machine: {os.cpu_count()} CPU(s), load average {load:.1f}"
@@ -176,7 +191,11 @@ async def main() -> None:
         if args.reuse_sqlite:
             workdir = args.reuse_sqlite.parent  # the keys must match the reused database
         await measure(f"sqlite+aiosqlite:///{sqlite_file}", workdir, args, "SQLite")
-        if not args.sqlite_only:
+        if not args.sqlite_only and args.reuse_postgres:
+            await create_postgres(args.reuse_postgres)
+            keys = (args.reuse_sqlite.parent if args.reuse_sqlite else Path(tmp))  # the keys the data was sealed with
+            await measure(args.reuse_postgres, keys, args, "PostgreSQL")
+        elif not args.sqlite_only:
             url = await postgres_url()
             try:
                 await measure(url, Path(tmp), args, "PostgreSQL")
