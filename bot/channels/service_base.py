@@ -17,7 +17,8 @@ each under its channel name: stored events wait in ``channel_events``, calls to 
 A platform's service (``bot/channels/<platform>/service.py``) says how an event becomes calls (``_handle``) and
 what the apology is (``_apology``), how a call is sent and what each outcome means (``_send``, with the helpers
 here for what the outcomes have in common), what else the sweep prunes (``_prune``) or does each hour
-(``_hourly``), and what runs beside the sweep (``run``: Telegram's long poll, the Zalo webhooks' wake-ups).
+(``_hourly``), and what runs beside the sweep (``run``: Telegram's long poll; the Zalo channels' webhooks
+wake the service through ``on_stored``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
@@ -73,6 +74,12 @@ class ReasonedOutcome(Protocol):
     def retry_after(self) -> float | None: ...
     @property
     def auth(self) -> bool: ...
+
+
+class Notifier(Protocol):
+    """A channel that tells the running service of each chat it stored work for (the Zalo webhooks)."""
+
+    on_stored: Callable[[str], None] | None
 
 
 def _buried_and_next(conn: sa.Connection, *, out: Outgoing, error: str, status: str | None, now: datetime,
@@ -146,16 +153,22 @@ class ChannelService:
 
     # ----- running -------------------------------------------------------------------------------------------
     async def _work_until(self, stop: asyncio.Event, *,
-                          beside: Mapping[str, Coroutine[Any, Any, None]] | None = None) -> None:
-        """Sweep and serve chats until ``stop`` is set, with ``beside`` (task name: coroutine) running along;
-        then stop: those are cancelled (safe to drop: Telegram's unanswered long poll confirmed nothing), the
-        sweep ends, and workers get ``stop_grace`` seconds to finish their current step."""
+                          beside: Mapping[str, Coroutine[Any, Any, None]] | None = None,
+                          woken_by: Notifier | None = None) -> None:
+        """Sweep and serve chats until ``stop`` is set, with ``beside`` (task name: coroutine) running along
+        and ``woken_by`` (a channel whose webhook stores events) calling :meth:`wake` meanwhile; then stop:
+        the wake-ups end, the ``beside`` tasks are cancelled (safe to drop: Telegram's unanswered long poll
+        confirmed nothing), the sweep ends, and workers get ``stop_grace`` seconds to finish their step."""
         self._running, self._stopping = True, False
+        if woken_by is not None:
+            woken_by.on_stored = self.wake
         tasks = [asyncio.create_task(self._sweep(stop), name=f"{self.channel_name.replace('_', '-')}-sweep")]
         extra = [asyncio.create_task(coro, name=name) for name, coro in (beside or {}).items()]
         try:
             await stop.wait()
         finally:
+            if woken_by is not None:
+                woken_by.on_stored = None
             self._stopping = True
             self._wake.set()
             for task in extra:

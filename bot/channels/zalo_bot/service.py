@@ -50,11 +50,7 @@ class ZaloBotService(ChannelService):
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process and send until ``stop`` is set; then finish in-flight work briefly."""
-        self.channel.on_stored = self.wake
-        try:
-            await self._work_until(stop)
-        finally:
-            self.channel.on_stored = None
+        await self._work_until(stop, woken_by=self.channel)
 
     def _prune(self, conn: sa.Connection, *, now: datetime) -> int:
         return (super()._prune(conn, now=now)
