@@ -27,7 +27,7 @@ from tests.e2e.servers import HOTLINE, env_for, free_port  # noqa: E402
 # One full report, as a parent pressing buttons and typing would send it (17 messages, ends with submit).
 REPORT_WALK: list[dict[str, str]] = [
     {"text": "xin chào"}, {"payload": "report"}, {"payload": "call"}, {"text": "0377 123 999"},
-    {"text": "hôm nay 9h"}, {"payload": "homeroom_teacher"}, {"text": "THCS Nguyễn Du"},
+    {"text": "hôm qua 9h"}, {"payload": "homeroom_teacher"}, {"text": "THCS Nguyễn Du"},
     {"payload": "install_app"}, {"text": "otp, stk, cài app"}, {"text": "sll-vnedu.com/app.apk"},
     {"text": "bỏ qua"}, {"payload": "!done"}, {"payload": "no"}, {"payload": "nothing"},
     {"text": "Phường 5"}, {"payload": "anonymous"}, {"payload": "!submit"},

@@ -32,7 +32,7 @@ SECRET = "bench-secret"  # noqa: S105 - a loopback-only benchmark's webhook secr
 CONNECTIONS = 40
 # One parent's walk into a report: text, button presses, typed answers (10 updates).
 WALK: list[tuple[str, str]] = [
-    ("text", "xin chào"), ("data", "report"), ("data", "call"), ("text", "0377 123 999"), ("text", "hôm nay 9h"),
+    ("text", "xin chào"), ("data", "report"), ("data", "call"), ("text", "0377 123 999"), ("text", "hôm qua 9h"),
     ("data", "homeroom_teacher"), ("text", "THCS Nguyễn Du"), ("data", "install_app"), ("text", "otp, stk"),
     ("text", "sll-vnedu.com/app.apk"),
 ]

@@ -35,7 +35,7 @@ CONNECTIONS = 20
 # text event carrying the button's payload.
 WALK: list[tuple[str, str]] = [
     ("text", "xin chào"), ("button", "report"), ("button", "call"), ("text", "0377 123 999"),
-    ("text", "hôm nay 9h"), ("button", "homeroom_teacher"), ("text", "THCS Nguyễn Du"), ("button", "install_app"),
+    ("text", "hôm qua 9h"), ("button", "homeroom_teacher"), ("text", "THCS Nguyễn Du"), ("button", "install_app"),
     ("text", "otp, stk"), ("text", "sll-vnedu.com/app.apk"),
 ]
 

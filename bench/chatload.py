@@ -22,7 +22,7 @@ HOT_PHONE = "0912 000 111"  # bench.console_data.HOT_NUMBER as a parent types it
 # One full report with free-text answers, as in bench/bench_messages.py, naming the hot number.
 WALK: list[dict[str, str]] = [
     {"text": "xin chào"}, {"payload": "report"}, {"payload": "call"}, {"text": HOT_PHONE},
-    {"text": "hôm nay 9h"}, {"payload": "homeroom_teacher"}, {"text": "THCS Nguyễn Du"},
+    {"text": "hôm qua 9h"}, {"payload": "homeroom_teacher"}, {"text": "THCS Nguyễn Du"},
     {"payload": "install_app"}, {"text": "otp, stk, cài app"}, {"text": "sll-vnedu.com/app.apk"},
     {"text": "bỏ qua"}, {"payload": "!done"}, {"payload": "no"}, {"payload": "nothing"},
     {"text": "Phường 5"}, {"payload": "anonymous"}, {"payload": "!submit"},

@@ -49,7 +49,7 @@ async def walk_call_report(parent: Parent, screenshot: Callable[[bytes], Awaitab
     assert "liên lạc" in texts(await parent.choose("Báo cáo"))
     await parent.choose("Cuộc gọi")
     await parent.say("0377 123 999")
-    await parent.say("hôm nay 9h")
+    await parent.say("hôm qua 9h")
     await parent.choose("Hiệu trưởng")
     await parent.say("Trường THCS Nguyễn Du")
     await parent.choose("mã định danh")

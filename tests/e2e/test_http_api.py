@@ -49,7 +49,7 @@ def test_scripted_report_files_tip_with_outbox_row(server: tuple[str, Path]) -> 
     r = say(base, u, "xin chao")
     r = say(base, u, payload=find(r, "Báo cáo"))
     r = say(base, u, payload=find(r, "Cuộc gọi"))
-    for text in ("0377 123 999", "hôm nay 9h"):
+    for text in ("0377 123 999", "hôm qua 9h"):
         r = say(base, u, text)
     r = say(base, u, payload=find(r, "Hiệu trưởng"))
     r = say(base, u, "Trường THCS Nguyễn Du")

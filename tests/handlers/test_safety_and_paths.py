@@ -59,7 +59,7 @@ async def test_check_call_flow_and_prefilled_report(sqlite_db: Database) -> None
     await chat.press("Báo cáo số này")
     # Pre-filled: channel (a call), number, role, school and asks are not asked again.
     assert "lúc nào" in chat.text()
-    await chat.send("hôm nay 8h")
+    await chat.send("hôm qua 8h")
     assert "lý do" in chat.text()
 
 

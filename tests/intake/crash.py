@@ -26,7 +26,7 @@ from tests.intake.receiver import Receiver, free_port
 
 # (kind, value): text to type, or a button to press by a part of its label.
 WALK: list[tuple[str, str]] = [
-    ("text", "xin chao"), ("press", "Báo cáo"), ("press", "Cuộc gọi"), ("text", "{phone}"), ("text", "hôm nay 9h"),
+    ("text", "xin chao"), ("press", "Báo cáo"), ("press", "Cuộc gọi"), ("text", "{phone}"), ("text", "hôm qua 9h"),
     ("press", "Hiệu trưởng"), ("text", "Trường THCS Nguyễn Du"), ("press", "mã định danh"), ("text", "otp, stk"),
     ("text", "{link}"), ("text", "bỏ qua"), ("text", "bỏ qua"), ("press", "Không, chưa"), ("press", "Chưa đưa"),
     ("text", "Xã Tân Lộc"), ("press", "ẩn danh"), ("press", "Gửi báo cáo"),

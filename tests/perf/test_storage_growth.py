@@ -23,7 +23,7 @@ async def _stored(db: Database) -> list[str]:
 async def test_a_retry_gets_the_same_replies_from_a_compact_record(database: Database) -> None:
     chat = Chat(make_engine(database))
     whole = 0
-    for i, text in enumerate(["xin chào", "tôi muốn báo cáo cuộc gọi lạ", "0377 123 999", "hôm nay 9h"]):
+    for i, text in enumerate(["xin chào", "tôi muốn báo cáo cuộc gọi lạ", "0377 123 999", "hôm qua 9h"]):
         first = await chat.send(text, message_id=f"m-{i}")
         again = await chat.send(text, message_id=f"m-{i}")
         assert [m.to_json() for m in again] == [m.to_json() for m in first]

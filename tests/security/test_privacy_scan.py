@@ -26,7 +26,7 @@ def walk(base: str, user: str) -> None:
     post(base, user, payload="report")
     post(base, user, payload="call")
     post(base, user, text="0377 123 999")
-    post(base, user, text=f"hôm nay 9h, nó bảo đọc mã OTP {OTP} và số thẻ {CARD}")
+    post(base, user, text=f"hôm qua 9h, nó bảo đọc mã OTP {OTP} và số thẻ {CARD}")
     for _ in range(5):
         post(base, user, text="bỏ qua")
     post(base, user, text=f"Tin nhắn: mật khẩu: {PASSWORD} - mã xác thực {OTP}")

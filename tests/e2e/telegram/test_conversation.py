@@ -39,7 +39,7 @@ async def test_parent_reports_with_buttons_free_text_screenshot_and_contact(chan
     assert "liên lạc" in texts(await parent.press("Báo cáo"))
     await parent.press("Cuộc gọi")
     await parent.say("0377 123 999")
-    await parent.say("hôm nay 9h")
+    await parent.say("hôm qua 9h")
     await parent.press("Hiệu trưởng")
     await parent.say("Trường THCS Nguyễn Du")
     prompt = await parent.press("mã định danh")

@@ -37,7 +37,7 @@ def test_parent_reports_with_screenshot_and_resumes_after_reload(phone: Phone, s
     phone.press("Báo cáo", then="Họ liên lạc với bạn bằng cách nào?")
     phone.press("Cuộc gọi", then="Số điện thoại")
     phone.say("0377 123 999", then="xảy ra lúc nào")
-    phone.say("hôm nay 9h", then="tự xưng là ai")
+    phone.say("hôm qua 9h", then="tự xưng là ai")
     phone.press("Hiệu trưởng", then="từ trường nào")
     phone.say("Trường THCS Nguyễn Du", then="lý do gì")
     phone.press("mã định danh", then="yêu cầu bạn làm gì")
