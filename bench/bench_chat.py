@@ -169,6 +169,7 @@ async def memory_with_stored_conversations(args: argparse.Namespace) -> None:
 
 async def growth(args: argparse.Namespace) -> None:
     from bench.console_data import batches, insert_batch
+    from storage import cluster_counts
     from storage.crypto import cipher_from_file
     from storage.db import Database
     from storage.migrate import upgrade
@@ -181,6 +182,7 @@ async def growth(args: argparse.Namespace) -> None:
             cipher = cipher_from_file(work / "var" / "keys.json", create=True)  # the server's key file
             for rows in batches(count=count, hot=count // 10, cipher=cipher):
                 await db.run(insert_batch, rows=rows)
+            await db.run(cluster_counts.rebuild)  # the rows went in wholesale, not through create_tip
             await db.dispose()
             procs, ports = await asyncio.to_thread(servers, REPO, work, 1)
             try:

@@ -35,7 +35,7 @@ from bot.console.auth import COOKIE, session_policy  # noqa: E402
 from bot.runtime import build_runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.web import create_app  # noqa: E402
-from storage import users  # noqa: E402
+from storage import cluster_counts, users  # noqa: E402
 from storage.cases import CaseTargets  # noqa: E402
 from storage.db import Database, is_sqlite  # noqa: E402
 from storage.intake_schema import police_units  # noqa: E402
@@ -64,6 +64,7 @@ async def fill(db: Database, settings: Settings, count: int, hot: int, cipher: A
         await db.run(insert_batch, rows=rows)
         if n % 10 == 0:
             print(f"  … {n * 20_000:,} tips", flush=True)
+    await db.run(cluster_counts.rebuild)  # the rows went in wholesale, not through create_tip
     if is_sqlite(settings.database.url):
         await db.run(lambda conn: conn.execute(sa.text("ANALYZE")))
     else:

@@ -34,13 +34,13 @@ from handlers.texts import say
 from handlers.turn import Turn, may_submit
 from handlers.understanding import Understand
 from nlu.redact import redact
-from storage import audit
+from storage import audit, cluster_counts
 from storage import blocks as blocks_repo
 from storage import conversations as conv_repo
 from storage.cases import CaseTargets
 from storage.crypto import Cipher
 from storage.db import Database
-from storage.schema import tip_indicators, tips
+from storage.schema import tips
 from storage.tips import Indicator, create_tip, open_data, seal_data
 
 log = logging.getLogger(__name__)
@@ -275,8 +275,7 @@ class Engine:
             conn.execute(sa.update(tips).where(tips.c.id == row.id).values(
                 data=seal_data(self.cipher, row.id, data), reporter=None, reporter_ref=secrets.token_hex(32)))
             # The indicator rows' reporter and address hashes could be recomputed from the chat id: replace them.
-            conn.execute(sa.update(tip_indicators).where(tip_indicators.c.tip_id == row.id).values(
-                reporter_key=secrets.token_hex(32), origin_key=None))
+            cluster_counts.replace_reporter(conn, tip_id=row.id, reporter_key=secrets.token_hex(32))
         log.info("parent asked to be forgotten: %d tip(s) anonymised", len(rows))
         return len(rows)
 

@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from storage import cluster_counts
 from storage.crypto import Cipher
 from storage.db import Database
 from storage.schema import tip_indicators
@@ -202,6 +203,7 @@ async def seal_legacy(db: Database, *, cipher: Cipher, batch: int = 500) -> int:
         total += n
     if total:
         log.info("tip indicators sealed: %d row(s) converted from plaintext", total)
+        await db.run(cluster_counts.rebuild)  # the converted rows now have the blind index the counts key on
         database = make_url(db.url).database
         if db.sqlite and database and database != ":memory:":
             await asyncio.to_thread(scrub_sqlite_file, Path(database))

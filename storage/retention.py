@@ -15,13 +15,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from storage import audit, notices, transcript
+from storage import audit, cluster_counts, notices, transcript
 from storage import broadcast_retention as broadcast_data
 from storage.cases import forget_terms
 from storage.conversations import REPLY_RETRY_WINDOW
 from storage.crypto import Cipher
 from storage.filesweep import sweep_orphans
-from storage.schema import conversations, inbound_messages, tip_attachments, tip_closures, tip_indicators, tips
+from storage.schema import conversations, inbound_messages, tip_attachments, tip_closures, tips
 from storage.tips import open_data, seal_data
 from storage.workflow_schema import tip_notes
 
@@ -54,8 +54,7 @@ def anonymise_tip(conn: sa.Connection, *, cipher: Cipher, tip_id: int, sealed: s
     # What the police and the parent said to each other after filing, and anything still to be sent to them.
     transcript.forget_tip(conn, tip_id=tip_id)
     notices.forget_tip(conn, tip_id=tip_id)
-    conn.execute(sa.update(tip_indicators).where(tip_indicators.c.tip_id == tip_id).values(
-        reporter_key=secrets.token_hex(32), origin_key=None))
+    cluster_counts.replace_reporter(conn, tip_id=tip_id, reporter_key=secrets.token_hex(32))
     files = conn.execute(sa.select(tip_attachments.c.sha256, tip_attachments.c.path)
                          .where(tip_attachments.c.tip_id == tip_id)).all()
     conn.execute(sa.delete(tip_attachments).where(tip_attachments.c.tip_id == tip_id))

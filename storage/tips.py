@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from storage import cluster_counts
 from storage.cases import CaseTargets, open_case
 from storage.conversations import chat_ref
 from storage.crypto import Cipher
@@ -115,6 +116,8 @@ def create_tip(
                           reporter_key=reporter_key, origin_key=origin_key, created_at=now)
     if rows:
         conn.execute(_INSERT_INDICATOR, rows)
+        cluster_counts.add(conn, tip_id=tip_id, keys=[(r["kind"], r["value_key"]) for r in rows],
+                           reporter_key=reporter_key, created_at=now)
     open_case(conn, tip_id=tip_id, reference=reference, kind=kind, channel=key.channel, urgent=urgent,
               slots=data.get("slots") or {}, indicators=[(i.kind, i.value) for i in unique], cipher=cipher,
               now=now, targets=targets or CaseTargets())

@@ -1,12 +1,13 @@
 """Tip clusters: tips that name the same caller number, link domain or bank account.
 
-Computed from ``tip_indicators`` (one row per thing a tip names, indexed by kind and blind index), never from
-the sealed reports; only the batch's own indicator values are opened, to name the keys.
+Read from the counts kept as tips are filed (:mod:`storage.cluster_counts`: per key, and per set of keys one
+tip names), never by rescanning the tips that name a key, and never from the sealed reports; only the batch's
+own indicator values (``tip_indicators``) are opened, to name the keys.
 A cluster here is one hop — the tips sharing at least one key with this tip — which is what
 an officer needs next to the tip; chains of tips linked through other tips are the console's business.
 
-Batch-first: the forwarder builds up to a few hundred tips per trip, and popular keys (one scam number
-reported a thousand times) are then aggregated once per batch instead of once per tip.
+Batch-first: the forwarder builds up to a few hundred tips per trip in three or four statements, and a scam
+wave's key (one number reported ten thousand times) costs the same as a key named twice.
 """
 
 from __future__ import annotations
@@ -18,26 +19,15 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from storage import indicators
+from storage import cluster_counts, indicators
 from storage.crypto import Cipher
 from storage.schema import tip_indicators
 
-_t = tip_indicators.c
 _mine = tip_indicators.alias("mine")
 _other = tip_indicators.alias("other")
 _IDS: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
-# Every key the batch names, aggregated once however many of the batch's tips name it. A join on both columns
-# rather than a row-value IN: SQLite then seeks (kind, value_key) in ix_tip_indicators_kind_key whatever other
-# index starts with kind (with IN it took the dashboard's and read every row of the kind).
-_KEYS = (sa.select(_mine.c.kind, _mine.c.value_key).where(_mine.c.tip_id.in_(_IDS), _mine.c.value_key.is_not(None))
-         .distinct().subquery("keys"))
-_PER_KEY = (
-    sa.select(_t.kind, _t.value_key, sa.func.count(sa.distinct(_t.tip_id)),
-              sa.func.count(sa.distinct(_t.reporter_key)), sa.func.min(_t.created_at), sa.func.max(_t.created_at))
-    .select_from(_KEYS.join(tip_indicators, sa.and_(_t.kind == _KEYS.c.kind, _t.value_key == _KEYS.c.value_key)))
-    .group_by(_t.kind, _t.value_key)
-)
-# The size of each tip's whole cluster: distinct tips over all of its keys (the union, not the sum).
+# The size of a tip's whole cluster counted from the rows: only for a tip with more shared keys than the kept
+# counts cover (storage.cluster_counts.SUBSET_KEYS), which no real report reaches.
 _UNION_SIZE = (
     sa.select(_mine.c.tip_id, sa.func.count(sa.distinct(_other.c.tip_id)))
     .select_from(_mine.join(_other, sa.and_(_other.c.kind == _mine.c.kind,
@@ -71,6 +61,9 @@ class Cluster:
     last_seen: datetime | None
 
 
+_ONE = cluster_counts.KeyCount(1, 1, 0, datetime.min, datetime.min)  # a key only this tip names
+
+
 def utc(value: datetime) -> datetime:
     """SQLite hands timestamps back naive; they were written in UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -79,28 +72,31 @@ def utc(value: datetime) -> datetime:
 def tip_clusters(conn: sa.Connection, *, tip_ids: Sequence[int], cipher: Cipher) -> dict[int, Cluster]:
     """The cluster of each tip (every id gets one; a tip naming nothing is a cluster of one).
 
-    Three statements per batch whatever its size, the counting done by the database on the blind index;
-    ``cipher`` opens the batch's own values to name the keys.
+    Three statements per batch whatever its size or its keys' popularity (the batch's rows, its keys' counts,
+    the counts of the key sets the union needs); ``cipher`` opens the batch's own values to name the keys.
     """
     ids = list(tip_ids)
-    keys_of: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    keys_of: dict[int, set[tuple[str, str]]] = defaultdict(set)  # by opened value
+    keys_by_index: dict[int, set[tuple[str, str]]] = defaultdict(set)  # by blind index
     value_of: dict[tuple[str, str], str] = {}
     for tip_id, named in indicators.named_by(conn, cipher=cipher, tip_ids=ids).items():
         for n in named:
             keys_of[tip_id].add((n.kind, n.value))
+            keys_by_index[tip_id].add((n.kind, n.key))
             value_of[(n.kind, n.key)] = n.value
     if not keys_of:
         return {tip_id: Cluster((), 1, None, None) for tip_id in ids}
-    stats = {(kind, value_of[(kind, key)]): ClusterKey(kind, value_of[(kind, key)], size, reporters, utc(first),
-                                                        utc(last))
-             for kind, key, size, reporters, first, last in conn.execute(_PER_KEY, {"ids": ids})
-             if (kind, key) in value_of}
+    counts = cluster_counts.key_counts(conn, value_of)
+    stats = {(kind, value_of[(kind, key)]): ClusterKey(kind, value_of[(kind, key)], c.tips, c.reporters,
+                                                        c.first_seen, c.last_seen)
+             for (kind, key), c in counts.items()}
     # The union only needs counting when two or more of a tip's keys are shared with other tips; otherwise
-    # it is the largest key's size (the other keys name this tip alone). Saves the costliest query mostly.
-    needs_union = [t for t, keys in keys_of.items() if sum(1 for k in keys if k in stats and stats[k].size > 1) > 1]
-    sizes: dict[int, int] = {}
-    if needs_union:
-        sizes = {int(tip_id): int(n) for tip_id, n in conn.execute(_UNION_SIZE, {"ids": needs_union})}
+    # it is the largest key's size (the other keys name this tip alone).
+    shared = {t: [(kind, key) for kind, key in keys_by_index[t] if counts.get((kind, key), _ONE).tips > 1]
+              for t in keys_of}
+    sizes = cluster_counts.union_sizes(conn, {t: keys for t, keys in shared.items() if len(keys) > 1}, counts)
+    if missing := [t for t, n in sizes.items() if n is None]:
+        sizes.update({int(tip_id): int(n) for tip_id, n in conn.execute(_UNION_SIZE, {"ids": missing})})
     out: dict[int, Cluster] = {}
     for tip_id in ids:
         keys = tuple(stats[k] for k in sorted(keys_of.get(tip_id, ())) if k in stats)
