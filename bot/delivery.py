@@ -13,7 +13,7 @@ notices, outcome notices — from the durable ``notices`` rows, through the chan
    each with ``Channel.send``, recording sent / retry later / failed by the :class:`FailureReason`.
 
 Channels that cannot push (``capabilities.push`` False: the HTTP API) get their notices with the parent's
-next request: :func:`pull` takes them and marks them sent in the same step.
+next request: :func:`pull_unit` takes them and marks them sent in that message's own transaction.
 
 A new platform plugs in by registering its :class:`~bot.channels.base.Channel` in ``runtime.channels``;
 nothing here names a platform.
@@ -27,7 +27,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -101,12 +101,14 @@ def _undelivered(conn: sa.Connection, *, notice_id: int, kind: str, tip_id: int,
                      detail={"notice": notice_id}, now=now)
 
 
-async def pull(runtime: Runtime, channel: str, chat_id: str) -> list[OutboundMessage]:
-    """The notices waiting for a chat that cannot be pushed to, marked sent: append them to its reply."""
+def pull_unit(runtime: Runtime, channel: str, chat_id: str) -> Callable[[sa.Connection], list[OutboundMessage]]:
+    """The work of :func:`pull`, to run inside a unit of work: the notices and awareness broadcasts waiting for
+    a chat that cannot be pushed to, marked sent in that unit's transaction. A chat message hands it to
+    ``Engine.handle(then=...)`` so the turn and the pull commit together (one transaction per request)."""
     ref = chat_ref(runtime.cipher, ConversationKey(channel, chat_id))
     window = runtime.engine.config.handoff.question_window
 
-    def work(conn: sa.Connection) -> list[dict[str, Any]]:
+    def work(conn: sa.Connection) -> list[OutboundMessage]:
         now = utcnow()
         taken = notices.take_for_pull(conn, channel=channel, chat_ref=ref, now=now, cipher=runtime.cipher)
         for row, _ in taken:
@@ -114,9 +116,15 @@ async def pull(runtime: Runtime, channel: str, chat_id: str) -> list[OutboundMes
         # Awareness broadcasts waiting for this chat's next visit go out with the same reply.
         warnings = [warning_message(text, locale).to_json()
                     for text, locale in broadcasts.take_for_pull(conn, channel=channel, ref=ref, now=now)]
-        return [body for _, body in taken] + warnings
+        return [OutboundMessage.from_json(body) for body in [body for _, body in taken] + warnings if body]
 
-    return [OutboundMessage.from_json(body) for body in await runtime.db.run(work) if body]
+    return work
+
+
+async def pull(runtime: Runtime, channel: str, chat_id: str) -> list[OutboundMessage]:
+    """The notices waiting for a chat that cannot be pushed to, marked sent: append them to its reply (in a
+    unit of work of its own; see :func:`pull_unit` to take them in the message's own transaction)."""
+    return await runtime.db.run(pull_unit(runtime, channel, chat_id))
 
 
 class DeliveryService:

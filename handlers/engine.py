@@ -49,6 +49,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _BANK_ACCOUNT = re.compile(r"(?<!\d)(\d{6,19})(?!\d)")
 # Slots that hold the engine's own bookkeeping, not the parent's report.
 _INTERNAL_SLOTS = frozenset({"shared_hint"})
+# A channel's extra work in a message's own transaction (Engine.handle's ``then``): the messages it adds.
+Unit = Callable[[sa.Connection], list[OutboundMessage]]
 
 
 @dataclass(frozen=True)
@@ -127,12 +129,18 @@ class Engine:
                                    global_per_second=config.global_per_second,
                                    block_after=config.block_after_violations)
 
-    async def handle(self, msg: InboundMessage) -> list[OutboundMessage]:
-        """Process one inbound message exactly once and return the replies."""
+    async def handle(self, msg: InboundMessage, *, then: Unit | None = None) -> list[OutboundMessage]:
+        """Process one inbound message exactly once and return the replies.
+
+        ``then(conn)`` is the channel's own work for this request (a pull channel's waiting notices:
+        ``bot.delivery.pull_unit``). It runs in the message's transaction after the turn — after a duplicate's
+        stored replies or the "blocked" reply too — exactly once, in the attempt that commits, and its messages
+        follow the turn's. Without a turn (rate limit) it runs in a transaction of its own.
+        """
         started = time.perf_counter()
         verdict = self.limiter.check(msg.key)
         if verdict is not Verdict.OK:
-            return await self._over_limit(msg, verdict)
+            return await self._over_limit(msg, verdict, then)
         msg, notes = self._sanitise(msg)
         async with self._locks.hold(msg.key):
             # Filing a tip needs a power-cut-proof commit; guess it up front so the turn usually runs once.
@@ -143,7 +151,7 @@ class Engine:
             for attempt in range(4):
                 try:
                     run = self.db.run_durable if durable else self.db.run
-                    replies = await run(self._turn, msg, notes, durable, parsed)
+                    replies = await run(self._unit, msg, notes, durable, parsed, then)
                     break
                 except NeedsDurableCommit:
                     # Rare (once per report) and side-effect free: the first try rolled back entirely.
@@ -155,24 +163,25 @@ class Engine:
         log.debug("handled %s message in %.1f ms", msg.channel, (time.perf_counter() - started) * 1000)
         return replies
 
-    async def _over_limit(self, msg: InboundMessage, verdict: Verdict) -> list[OutboundMessage]:
+    async def _over_limit(self, msg: InboundMessage, verdict: Verdict, then: Unit | None) -> list[OutboundMessage]:
         locale = msg.locale or self.config.default_locale
         if verdict is Verdict.SLOW_DOWN:
-            return [OutboundMessage(say("slow_down", locale))]
+            return [OutboundMessage(say("slow_down", locale)), *(await self.db.run(then) if then else [])]
         ref = conv_repo.chat_ref(self.cipher, msg.key)
         until = msg.received_at + timedelta(minutes=self.config.block_minutes)
 
-        def block(conn: sa.Connection) -> None:
+        def block(conn: sa.Connection) -> list[OutboundMessage]:
             blocks_repo.block(conn, channel=msg.channel, chat_ref=ref, reason="rate limit", now=msg.received_at,
                               until=until)
             audit.record(conn, actor="system", action="block", subject=ref, now=msg.received_at,
                          detail=f"{msg.channel}: rate limit, {self.config.block_minutes} min")
+            return then(conn) if then else []
 
-        await self.db.run(block)
+        extra = await self.db.run(block)
         self.blocks.add(msg.channel, ref, until)
         self.limiter.reset(msg.key)
         log.warning("chat blocked for %d min after repeated rate-limit violations", self.config.block_minutes)
-        return [OutboundMessage(say("blocked", locale, minutes=self.config.block_minutes))]
+        return [OutboundMessage(say("blocked", locale, minutes=self.config.block_minutes)), *extra]
 
     def _sanitise(self, msg: InboundMessage) -> tuple[InboundMessage, list[str]]:
         """Redact secrets and cap length before anything is stored, logged or even parsed."""
@@ -192,6 +201,14 @@ class Engine:
             if isinstance(extras.get(key), str):
                 extras[key] = redact(_CONTROL.sub("", extras[key])[: self.config.max_text_chars])[0]
         return replace(msg, text=text, payload=payload, extras=extras), notes
+
+    def _unit(self, conn: sa.Connection, msg: InboundMessage, notes: list[str], durable: bool,
+              parsed: dict[str, Any], then: Unit | None) -> list[OutboundMessage]:
+        """The message's whole transaction: the turn, then the channel's ``then`` (see :meth:`handle`). What makes
+        :meth:`handle` try again (a stale conversation, a durable redo) is raised by the turn, before ``then``; any
+        failure rolls back ``then``'s work with the turn's."""
+        replies = self._turn(conn, msg, notes, durable, parsed)
+        return [*replies, *then(conn)] if then is not None else replies
 
     def _turn(self, conn: sa.Connection, msg: InboundMessage, notes: list[str], durable: bool,
               parsed: dict[str, Any]) -> list[OutboundMessage]:

@@ -15,6 +15,7 @@ So repository code is written once, synchronously, and never blocks the event lo
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -63,6 +64,37 @@ def _install_sqlite_pragmas(sync_engine: sa.Engine) -> None:
         # IMMEDIATE takes the write lock up front: a read-then-write transaction can then never fail
         # half-way with SQLITE_BUSY, and it is our cross-process conversation lock on SQLite.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_CHECKED_IN = "hotline_checked_in"  # ConnectionPoolEntry.info key: when the connection last went back to the pool
+
+
+def _install_idle_ping(db: Database, sync_engine: sa.Engine, idle_seconds: float) -> None:
+    """Ping a pooled connection on checkout only when it sat idle ``idle_seconds`` or more (``pool_pre_ping`` would
+    cost a round trip on every checkout, i.e. on every unit of work). A dead one raises DisconnectionError, on which
+    the pool discards it and hands out a new connection; a fresh connection (never checked in) is not pinged."""
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(_dbapi_conn: Any, record: Any) -> None:
+        record.info.pop(_CHECKED_IN, None)  # a new connection (first, or replacing a dead one) is live
+
+    @event.listens_for(sync_engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, record: Any) -> None:
+        if dbapi_conn is not None:  # None: invalidated, replaced by a new connection on its next checkout
+            record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)  # dropped with the info when a connection is invalidated or replaced
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        db.pings += 1
+        try:
+            # One round trip (asyncpg's simple query protocol); the dialect's do_ping would add a BEGIN and a ROLLBACK.
+            dbapi_conn.run_async(lambda driver: driver.execute("SELECT 1"))
+        except Exception as error:
+            record.info.pop(_CHECKED_IN, None)
+            raise exc.DisconnectionError(f"idle connection found dead on checkout: {error!r}") from error
 
 
 @dataclass
@@ -197,9 +229,10 @@ class _SqliteReaders:
 class Database:
     """Owns the engines. :meth:`run` is the way in; :meth:`transaction` gives a raw async connection."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10, idle_ping_seconds: float = 5.0) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
+        self.pings = 0  # liveness pings of idle pooled connections (PostgreSQL), for tests and diagnostics
         kwargs: dict[str, Any] = {"echo": echo}
         self._writer: _SqliteWriter | None = None
         self._readers: _SqliteReaders | None = None
@@ -209,10 +242,12 @@ class Database:
             kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
             self._writer = _SqliteWriter(url)
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.sqlite:
             _install_sqlite_pragmas(self.engine.sync_engine)
+        else:
+            _install_idle_ping(self, self.engine.sync_engine, idle_ping_seconds)
 
     async def run(self, fn: Callable[Concatenate[sa.Connection, P], T], /, *args: P.args,
                   **kwargs: P.kwargs) -> T:

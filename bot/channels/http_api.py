@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from bot import admission, jsonbody
 from bot.apikeys import ApiKeyGate, Denied, out_of_scope
 from bot.clientaddr import client_addr_of
-from bot.delivery import pull, register_pull_channel
+from bot.delivery import pull_unit, register_pull_channel
 from bot.errors import error_response, validation_message
 from bot.openapi import inline_schema
 from bot.runtime import Runtime
@@ -113,8 +113,9 @@ def make_router(runtime: Runtime) -> APIRouter:
             decoded.append((data, upload.file_name))
         attachments = [await asyncio.to_thread(store_attachment, runtime.data_dir, data, cipher=runtime.cipher,
                                                file_name=name) for data, name in decoded]
-        replies = await runtime.engine.handle(replace(inbound, attachments=tuple(attachments)))
-        replies += await pull(runtime, CHANNEL, message.user_id)  # what the police sent since the last request
+        # What the police sent since the last request is taken in the message's own transaction.
+        replies = await runtime.engine.handle(replace(inbound, attachments=tuple(attachments)),
+                                              then=pull_unit(runtime, CHANNEL, message.user_id))
         return JSONResponse({"messages": [r.to_json() for r in replies]})
 
     return router

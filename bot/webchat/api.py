@@ -19,6 +19,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -29,7 +30,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from bot import admission, jsonbody
 from bot.clientaddr import client_addr_of, limits_of
-from bot.delivery import pull
+from bot.delivery import pull_unit
 from bot.errors import error_response
 from bot.runtime import Runtime
 from bot.webchat import protocol
@@ -37,7 +38,8 @@ from bot.webchat.protocol import ChatMessage, ResumeRequest, UploadFields
 from bot.webchat.push import web_channel
 from bot.webchat.resume import current_prompt
 from bot.webchat.security import Sessions, api_headers, origin_allowed, session_cookie
-from handlers.messages import ConversationKey
+from handlers.engine import Unit
+from handlers.messages import ConversationKey, OutboundMessage
 from storage.conversations import peek
 from storage.files import APK_MIME, MAX_ATTACHMENT_BYTES, RejectedFile, check_attachment, store_attachment
 
@@ -78,11 +80,16 @@ def make_api_router(runtime: Runtime, allowed_origins: tuple[str, ...], sessions
     # Messages from the police (bot/delivery.py) reach an open chat through this process's connections.
     push = web_channel(runtime.channels, runtime.db, runtime.cipher)
 
-    async def with_notices(session: str, reply: dict[str, Any]) -> dict[str, Any]:
-        """Over plain HTTP nothing can be pushed: what the police sent meanwhile comes with this answer."""
-        await push.seen_over_http(session)
-        reply["messages"] += [m.to_json() for m in await pull(runtime, protocol.CHANNEL, session)]
-        return reply
+    def with_notices(session: str) -> Unit:
+        """Over plain HTTP nothing can be pushed: what the police sent meanwhile comes with this answer, taken in
+        the message's own transaction (``Engine.handle(then=...)``)."""
+        take = pull_unit(runtime, protocol.CHANNEL, session)
+
+        def work(conn: sa.Connection) -> list[OutboundMessage]:
+            push.seen_over_http_in(conn, session)
+            return take(conn)
+
+        return work
 
     def origin_ok(headers: Any) -> bool:
         return origin_allowed(headers.get("origin"), headers.get("host"), allowed_origins)
@@ -106,8 +113,9 @@ def make_api_router(runtime: Runtime, allowed_origins: tuple[str, ...], sessions
         created = sessions.new()
         return created, session_cookie(created, runtime.settings)
 
-    async def handle(session: str, message: ChatMessage, addr: str) -> dict[str, Any]:
-        replies = await engine.handle(message.inbound(session, client_addr=addr))
+    async def handle(session: str, message: ChatMessage, addr: str, *, over_http: bool = False) -> dict[str, Any]:
+        replies = await engine.handle(message.inbound(session, client_addr=addr),
+                                      then=with_notices(session) if over_http else None)
         return protocol.replies_frame(message.id, replies)
 
     too_many = "too many new conversations from your address; try again later"
@@ -128,8 +136,7 @@ def make_api_router(runtime: Runtime, allowed_origins: tuple[str, ...], sessions
             session, cookie = await session_for(request.scope, request.cookies)
         except _Refused:
             return _error(too_many, 429)
-        reply = await handle(session, frame, client_addr_of(request.scope))
-        return _json(await with_notices(session, reply), cookie=cookie)
+        return _json(await handle(session, frame, client_addr_of(request.scope), over_http=True), cookie=cookie)
 
     @router.post("/chat/api/resume", summary="Web chat: the prompt the bot is waiting on (after a reload)")
     async def post_resume(request: Request) -> JSONResponse:
@@ -189,8 +196,8 @@ def make_api_router(runtime: Runtime, allowed_origins: tuple[str, ...], sessions
             return _json(protocol.replies_frame(fields.id, refused), cookie=cookie)
         attachment = await asyncio.to_thread(store_attachment, runtime.data_dir, data, cipher=runtime.cipher,
                                              file_name=file.filename)
-        replies = await engine.handle(replace(inbound, attachments=(attachment,)))
-        return _json(await with_notices(session, protocol.replies_frame(fields.id, replies)), cookie=cookie)
+        replies = await engine.handle(replace(inbound, attachments=(attachment,)), then=with_notices(session))
+        return _json(protocol.replies_frame(fields.id, replies), cookie=cookie)
 
     @router.websocket("/chat/ws")
     async def chat_ws(ws: WebSocket) -> None:

@@ -18,6 +18,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from bot.channels.base import Capabilities, DeliveryFailure, FailureReason
 from bot.webchat.protocol import CHANNEL
 from handlers.messages import ConversationKey, InboundMessage, OutboundMessage
@@ -73,12 +75,16 @@ class WebChatChannel:
             self._open.pop(ref, None)
             await self.db.run(notices.drop_presence, channel=CHANNEL, chat_ref=ref, owner=self.presence_owner)
 
-    async def seen_over_http(self, session: str) -> None:
-        """A page without a socket sent a request: open for a while, and its notices wait for its next one."""
+    def seen_over_http_in(self, conn: sa.Connection, session: str) -> None:
+        """A page without a socket sent a request: open for a while, and its notices wait for its next one
+        (inside the caller's unit of work: the web chat's message transaction)."""
         ref = self.ref(session)
         if ref not in self._open:
-            await self.db.run(notices.touch_presence, channel=CHANNEL, chat_ref=ref, owner=notices.PULL,
-                              now=datetime.now(UTC))
+            notices.touch_presence(conn, channel=CHANNEL, chat_ref=ref, owner=notices.PULL, now=datetime.now(UTC))
+
+    async def seen_over_http(self, session: str) -> None:
+        """:meth:`seen_over_http_in` in a transaction of its own."""
+        await self.db.run(self.seen_over_http_in, session)
 
     def connected_refs(self) -> list[str]:
         return list(self._open)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,9 +112,9 @@ async def test_the_engine_learns_the_client_address(tmp_path: Path) -> None:
     async with hotline(tmp_path, server={"trusted_proxies": ["127.0.0.1"]}) as h:
         original = h.runtime.engine.handle
 
-        async def recording(msg: InboundMessage) -> list[object]:
+        async def recording(msg: InboundMessage, **options: Any) -> list[object]:
             seen.append(msg)
-            return await original(msg)  # type: ignore[return-value]
+            return await original(msg, **options)  # type: ignore[return-value]
 
         h.runtime.engine.handle = recording  # type: ignore[method-assign,assignment]
         async with h.client(LOCAL) as local:
