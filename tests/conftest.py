@@ -13,6 +13,7 @@ import pytest
 
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.migrated import create_pg_copy, seeded_url
 
 PG_HOST = os.environ.get("HOTLINE_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("HOTLINE_TEST_PG_PORT", "5432"))
@@ -83,8 +84,8 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
-    db = Database(sqlite_url)
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    db = Database(seeded_url(tmp_path / "hotline.db"))  # a copy of the migrated file (tests/migrated.py)
     await upgrade(db)
     yield db
     await db.dispose()
@@ -94,13 +95,13 @@ async def sqlite_db(sqlite_url: str) -> AsyncIterator[Database]:
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A freshly migrated database; the PostgreSQL case gets its own throwaway database."""
     if request.param == "sqlite":
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}")
+        db = Database(seeded_url(tmp_path / "hotline.db"))
         await upgrade(db)
         yield db
         await db.dispose()
         return
     admin_url = request.getfixturevalue("pg_admin_url")
-    url = await _create_pg_database(admin_url)
+    url = await create_pg_copy(admin_url)  # of a migrated template (tests/migrated.py)
     db = Database(url)
     try:
         await upgrade(db)

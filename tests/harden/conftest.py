@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.web import create_app
+from tests.migrated import seeded_url
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x02\x00\x00\x00\x02\x08\x02\x00\x00\x00\xfd\xd4\x9as"
        b"\x00\x00\x00\x00IEND\xaeB`\x82")
@@ -24,7 +25,7 @@ LOCAL = ("127.0.0.1", 40000)
 
 def settings_for(tmp_path: Path, **sections: Any) -> Settings:
     base: dict[str, Any] = {
-        "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"}, "data_dir": str(tmp_path / "data"),
+        "database": {"url": seeded_url(tmp_path / "hotline.db")}, "data_dir": str(tmp_path / "data"),
         "security": {"key_file": str(tmp_path / "keys.json")}, "logging": {"file": None},
         "nlu": {"model_path": os.environ.get("HOTLINE_TEST_NLU_MODEL", str(tmp_path / "model.npz"))},
     }

@@ -76,7 +76,7 @@ def test_a_missing_postgres_database_says_how_to_create_it(tmp_path: Path) -> No
 
 async def test_healthz_is_liveness_and_readyz_tells_the_truth(tmp_path: Path) -> None:
     """/healthz answers while the process lives; /readyz names the unmigrated schema (503), then says ready."""
-    settings = settings_for(tmp_path)
+    settings = settings_for(tmp_path, database={"url": f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"})
     runtime = await build_runtime(settings, migrate=False)  # an empty database: no schema yet
     transport = httpx.ASGITransport(app=create_app(runtime, close_on_shutdown=False))
     try:

@@ -22,6 +22,7 @@ from handlers.handoff_ops import Talk
 from handlers.messages import Attachment, InboundMessage, OutboundMessage
 from storage.workflow import Viewer
 from tests.conftest import _create_pg_database, _drop_pg_database
+from tests.migrated import seeded_url
 
 SUPERVISOR = Viewer.officer(7, "supervisor", None)  # sees every tip (tips in these tests are not routed)
 # A Tuesday, 10:00 in Hanoi: inside the default working hours (Monday–Friday, 07:30–17:00).
@@ -32,7 +33,7 @@ CLOSED_HOURS = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)
 
 def settings_for(tmp_path: Path, url: str | None = None, **sections: Any) -> Settings:
     base: dict[str, Any] = {
-        "database": {"url": url or f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"},
+        "database": {"url": url or seeded_url(tmp_path / "hotline.db")},
         "data_dir": str(tmp_path / "data"), "security": {"key_file": str(tmp_path / "keys.json")},
         "logging": {"file": None},
         "nlu": {"model_path": os.environ.get("HOTLINE_TEST_NLU_MODEL", str(tmp_path / "model.npz"))},

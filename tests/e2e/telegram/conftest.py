@@ -16,6 +16,7 @@ from bot.channels.telegram import TelegramService, make_router
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from tests.e2e.telegram.fakebot import FakeBotAPI, free_port
+from tests.migrated import seeded_url
 
 SECRET = "s3cret-token_for-tests"
 
@@ -42,7 +43,7 @@ def _empty_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def make_settings(tmp_path: Path, fake: FakeBotAPI, *, mode: str = "polling", database_url: str | None = None,
                   **telegram: Any) -> Settings:
     return Settings(
-        database={"url": database_url or f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"},
+        database={"url": database_url or seeded_url(tmp_path / "hotline.db")},
         data_dir=str(tmp_path / "data"),
         security={"key_file": str(tmp_path / "keys.json")},
         logging={"file": None},

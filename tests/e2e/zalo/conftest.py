@@ -18,6 +18,7 @@ from bot.channels.zalo.client import TokenPair
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from tests.e2e.zalo.fakezalo import FakeZalo, free_port
+from tests.migrated import seeded_url
 
 # Behaviour, not pacing: quick sweeps and retries.
 FAST: dict[str, Any] = {"sweep_interval": 0.05, "retry_base": 0.05}
@@ -45,7 +46,7 @@ def zalo_settings(fake: FakeZalo, **overrides: Any) -> dict[str, Any]:
 
 def make_settings(tmp_path: Path, fake: FakeZalo, *, database_url: str | None = None, **zalo: Any) -> Settings:
     return Settings(
-        database={"url": database_url or f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"},
+        database={"url": database_url or seeded_url(tmp_path / "hotline.db")},
         data_dir=str(tmp_path / "data"),
         security={"key_file": str(tmp_path / "keys.json")},
         logging={"file": None},

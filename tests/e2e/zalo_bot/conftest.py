@@ -17,6 +17,7 @@ from bot.channels.zalo_bot import ZaloBotChannel, ZaloBotService, make_router
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from tests.e2e.zalo_bot.fakebot import FakeZaloBot, free_port
+from tests.migrated import seeded_url
 
 SECRET = "zalo-bot-secret_for-tests"  # the tests' own webhook secret
 FAST: dict[str, Any] = {"sweep_interval": 0.05, "retry_base": 0.05}  # behaviour, not pacing
@@ -38,7 +39,7 @@ def _empty_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def make_settings(tmp_path: Path, fake: FakeZaloBot, *, database_url: str | None = None, **zalo_bot: Any) -> Settings:
     return Settings(
-        database={"url": database_url or f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"},
+        database={"url": database_url or seeded_url(tmp_path / "hotline.db")},
         data_dir=str(tmp_path / "data"),
         security={"key_file": str(tmp_path / "keys.json")},
         logging={"file": None},
