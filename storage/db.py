@@ -15,6 +15,7 @@ So repository code is written once, synchronously, and never blocks the event lo
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from storage.perms import private_file
 
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -64,6 +66,22 @@ def _install_sqlite_pragmas(sync_engine: sa.Engine) -> None:
         # IMMEDIATE takes the write lock up front: a read-then-write transaction can then never fail
         # half-way with SQLITE_BUSY, and it is our cross-process conversation lock on SQLite.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_SIGNALS = "hotline_signals"  # Connection.info key: the topics a unit of work raised (see ``signal``)
+
+
+def signal(conn: sa.Connection, topic: str) -> None:
+    """Call ``topic``'s listeners (:meth:`Database.on_commit`) once the transaction ``conn`` is in has committed:
+    e.g. ``"outbox"`` when a tip's outbox rows are written, so the forwarder starts at once instead of at its next
+    poll. Nothing is called for a unit that fails or is rolled back."""
+    conn.info.setdefault(_SIGNALS, set()).add(topic)
+
+
+def _raised(conn: sa.Connection) -> set[str]:
+    """The topics the unit that just ran on ``conn`` raised, cleared (``info`` outlives the checkout)."""
+    topics: set[str] = conn.info.pop(_SIGNALS, set())
+    return topics
 
 
 _CHECKED_IN = "hotline_checked_in"  # ConnectionPoolEntry.info key: when the connection last went back to the pool
@@ -114,8 +132,9 @@ class _SqliteWriter:
     caller of every unit learns its outcome only after the commit that makes it durable.
     """
 
-    def __init__(self, url: str, *, max_batch: int = 16) -> None:
+    def __init__(self, url: str, *, committed: Callable[[set[str]], None], max_batch: int = 16) -> None:
         sync_url = make_url(url).set(drivername="sqlite")
+        self.committed = committed  # called on the loop with the topics a committed trip raised
         # One connection for the life of the thread: SQLite has a single writer anyway.
         self.engine = sa.create_engine(sync_url, poolclass=sa.pool.StaticPool,
                                        connect_args={"check_same_thread": False})
@@ -126,9 +145,10 @@ class _SqliteWriter:
         self._busy = False
         self._drainer: asyncio.Task[None] | None = None  # held so the task is not garbage-collected
 
-    def _call_batch(self, batch: list[_Work]) -> list[tuple[bool, Any]]:
+    def _call_batch(self, batch: list[_Work]) -> tuple[list[tuple[bool, Any]], set[str]]:
         durable = any(w.durable for w in batch)
         outcomes: list[tuple[bool, Any]] = []
+        topics: set[str] = set()
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection
             if durable:  # the safety level cannot change inside a transaction, hence the raw connection
@@ -137,7 +157,10 @@ class _SqliteWriter:
                 with conn.begin():
                     for work in batch:
                         if len(batch) == 1:  # no neighbour to protect: skip the savepoint
-                            outcomes.append((True, work.fn(conn, *work.args, **work.kwargs)))
+                            try:
+                                outcomes.append((True, work.fn(conn, *work.args, **work.kwargs)))
+                            finally:
+                                topics |= _raised(conn)  # dropped below if the unit (the transaction) failed
                             continue
                         # Plain SQL savepoints on the driver connection: SQLAlchemy's begin_nested() cost ~9% of
                         # a chat message's CPU (bench/bench_chat.py profile) for the same two statements.
@@ -148,13 +171,15 @@ class _SqliteWriter:
                             raw.execute("ROLLBACK TO unit")  # type: ignore[union-attr]
                             raw.execute("RELEASE unit")  # type: ignore[union-attr]
                             outcomes.append((False, exc))
+                            _raised(conn)  # rolled back: nothing to tell
                             continue
                         raw.execute("RELEASE unit")  # type: ignore[union-attr]
                         outcomes.append((True, value))
+                        topics |= _raised(conn)
             finally:
                 if durable:
                     raw.execute("PRAGMA synchronous=NORMAL")  # type: ignore[union-attr]
-        return outcomes
+        return outcomes, topics
 
     async def run(self, fn: Callable[..., T], durable: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         loop = asyncio.get_running_loop()
@@ -172,7 +197,7 @@ class _SqliteWriter:
             while self._queue:
                 batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
                 try:
-                    outcomes = await loop.run_in_executor(self.executor, self._call_batch, batch)
+                    outcomes, topics = await loop.run_in_executor(self.executor, self._call_batch, batch)
                 except BaseException as exc:  # the commit itself failed: every unit in the trip failed
                     for work in batch:
                         if not work.future.done():
@@ -187,6 +212,8 @@ class _SqliteWriter:
                         work.future.set_result(value)
                     else:
                         work.future.set_exception(value)
+                if topics:
+                    self.committed(topics)
         finally:
             self._busy = False
 
@@ -232,6 +259,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10, idle_ping_seconds: float = 5.0) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
         self.pings = 0  # liveness pings of idle pooled connections (PostgreSQL), for tests and diagnostics
         kwargs: dict[str, Any] = {"echo": echo}
         self._writer: _SqliteWriter | None = None
@@ -240,7 +268,7 @@ class Database:
             _ensure_sqlite_dir(url)
             # The async engine serves migrations and occasional admin reads; one connection is plenty.
             kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
-            self._writer = _SqliteWriter(url)
+            self._writer = _SqliteWriter(url, committed=self._committed)
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
@@ -262,9 +290,34 @@ class Database:
     async def _run(self, fn: Callable[..., T], durable: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         if self._writer is not None:
             return await self._writer.run(fn, durable, args, kwargs)
+        topics: set[str] = set()
+
+        def unit(conn: sa.Connection) -> T:
+            try:
+                return fn(conn, *args, **kwargs)
+            finally:
+                topics.update(_raised(conn))
+
         # PostgreSQL commits are durable by default (synchronous_commit=on).
         async with self.engine.begin() as conn:
-            return await conn.run_sync(fn, *args, **kwargs)
+            result = await conn.run_sync(unit)
+        if topics:  # only once committed: an exception above skips this
+            self._committed(topics)
+        return result
+
+    def on_commit(self, topic: str, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener()`` on the event loop after every commit of a unit that raised ``topic``
+        (:func:`signal`); returns the function that stops it. Listeners must be quick (set an event)."""
+        self._listeners.setdefault(topic, []).append(listener)
+        return lambda: self._listeners.get(topic, []).remove(listener)
+
+    def _committed(self, topics: set[str]) -> None:
+        for topic in topics:
+            for listener in list(self._listeners.get(topic, ())):
+                try:
+                    listener()
+                except Exception:  # a listener's bug must not fail the commit's callers
+                    log.exception("on_commit listener for %r failed", topic)
 
     async def read(self, fn: Callable[Concatenate[sa.Connection, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read-only ``fn(conn, …)`` beside the writer: several at once use several cores (SQLite: reader

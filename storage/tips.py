@@ -16,6 +16,7 @@ from storage import cluster_counts
 from storage.cases import CaseTargets, open_case
 from storage.conversations import chat_ref
 from storage.crypto import Cipher
+from storage.db import signal
 from storage.indicators import rows as indicator_rows
 from storage.keys import Attachment, ConversationKey
 from storage.schema import outbox, tip_attachments, tip_indicators, tips
@@ -36,6 +37,7 @@ _SET_REFERENCE = sa.update(tips).where(tips.c.id == sa.bindparam("tip_id")).valu
 _INSERT_ATTACHMENT = sa.insert(tip_attachments)
 _INSERT_INDICATOR = sa.insert(tip_indicators)
 _INSERT_OUTBOX = sa.insert(outbox)
+OUTBOX_TOPIC = "outbox"  # raised by a unit of work that wrote outbox rows due now
 
 
 def format_reference(prefix: str, year: int, tip_id: int) -> str:
@@ -132,6 +134,7 @@ def create_tip(
             for sink in sinks
         ],
     )
+    signal(conn, OUTBOX_TOPIC)  # wakes the forwarder once this commits (Database.on_commit)
     return reference
 
 

@@ -9,7 +9,6 @@ safe (see :mod:`storage.outbox`), and a forwarder that dies is covered by the le
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -25,6 +24,7 @@ import sqlalchemy as sa
 from bot.intake.builder import build_tips_v1
 from bot.intake.sinks import PermanentError, RetryableError, Sink, build_sinks
 from storage.outbox import DEAD, DELIVERED, PENDING, Claimed, Outcome, claim_due, record_outcomes
+from storage.tips import OUTBOX_TOPIC
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -68,7 +68,7 @@ class Forwarder:
 
     def __init__(self, runtime: Runtime, *, worker_id: str | None = None, sinks: Mapping[str, Sink] | None = None,
                  base_url: str | None = None, batch_size: int = 200, lanes: int = 2,
-                 lease_seconds: float | None = None, idle_poll_seconds: float = 0.1,
+                 lease_seconds: float | None = None, idle_poll_seconds: float = 1.0,
                  max_backoff_seconds: float = 3600.0) -> None:
         settings = runtime.settings
         self.runtime = runtime
@@ -80,7 +80,10 @@ class Forwarder:
         # The lease must outlast a delivery; deliveries are cut off at half of it to be sure.
         self.lease = timedelta(seconds=lease_seconds or max(60.0, 3 * settings.intake.webhook.timeout_seconds))
         self.delivery_timeout = self.lease.total_seconds() / 2
+        # A tip filed through this process's Database wakes the lanes at once (Database.on_commit); the poll is for
+        # rows that fall due later (retries) and tips filed by other processes.
         self.idle_poll = idle_poll_seconds
+        self._due = asyncio.Event()
         self.max_attempts = settings.intake.max_attempts
         self.base_backoff = settings.intake.base_backoff_seconds
         self.max_backoff = max_backoff_seconds
@@ -144,9 +147,11 @@ class Forwarder:
     async def run(self, stop: asyncio.Event) -> None:
         """Forward until ``stop`` is set; the batch in hand is finished first (bounded by the lease)."""
         log.info("forwarder %s started: sinks %s", self.worker_id, ", ".join(self.sinks))
+        stop_listening = self.runtime.db.on_commit(OUTBOX_TOPIC, self._due.set)
         try:
             await asyncio.gather(*(self._lane(stop) for _ in range(self.lanes)))
         finally:
+            stop_listening()
             await self.aclose()
             log.info("forwarder %s stopped", self.worker_id)
 
@@ -163,8 +168,20 @@ class Forwarder:
             else:
                 pause = self.idle_poll
             if handled < self.batch_size:  # a full batch means more is due: go straight on
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), pause)
+                await self._pause(stop, pause)
+
+    async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
+        """Wait ``seconds``, or less if told to stop or a new tip is committed."""
+        if self._due.is_set():  # a tip came in while this lane was busy: look again at once
+            self._due.clear()
+            return
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._due.wait())]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        self._due.clear()
 
     async def aclose(self) -> None:
         """Close the sinks (connections, broker channels); safe to call more than once."""

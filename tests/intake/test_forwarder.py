@@ -181,3 +181,24 @@ def test_backoff_doubles_with_jitter_and_honours_retry_after() -> None:
     assert backoff_seconds(30, base=2, cap=60) <= 60
     assert backoff_seconds(1, base=2, cap=60, retry_after=30) == 30
     assert len({backoff_seconds(5, base=2, cap=3600) for _ in range(20)}) > 1  # jittered
+
+
+async def test_a_tip_filed_in_this_process_wakes_the_forwarder_before_its_poll(database: Database, receiver: Receiver,
+                                                                               runtime_for: Any) -> None:
+    """The forwarder sleeps an hour between polls here: the tip still goes out at once, because its commit wakes
+    the lanes (Database.on_commit, raised by create_tip)."""
+    runtime = await runtime_for(database, **webhook_intake(receiver))
+    forwarder = Forwarder(runtime, idle_poll_seconds=3600)
+    stop = asyncio.Event()
+    task = asyncio.create_task(forwarder.run(stop))
+    try:
+        await asyncio.sleep(0.3)  # both lanes have found nothing and gone to sleep
+        refs = await file_tips(runtime.db, 1, sinks=["webhook"])
+        for _ in range(1500):  # up to 30 s, two orders of magnitude short of the poll
+            if set(receiver.accepted) == set(refs):
+                break
+            await asyncio.sleep(0.02)
+        assert set(receiver.accepted) == set(refs)
+    finally:
+        stop.set()
+        await task
