@@ -1,7 +1,8 @@
 """Cluster counts kept as tips are filed, so a scam wave (thousands of tips naming one number) costs a tip's
 cluster a few primary-key reads instead of a rescan of every tip naming it.
 
-Per key (kind, blind index): tips, distinct reporters, first and last seen (``cluster_keys``). Per set of two or
+Per key (kind, blind index): tips, distinct reporters, first and last seen (``cluster_keys``; each reporter's
+tips per key in ``cluster_reporters``, so the distinct count stays exact). Per set of two or
 more keys one tip names: how many tips name them all (``cluster_sets``). A tip's whole cluster — the distinct
 tips sharing at least one key with it — is then the inclusion–exclusion sum over its shared keys' subsets
 (:func:`union_sizes`). Exact, not estimated: :func:`rebuild` recomputes everything from ``tip_indicators`` and a
@@ -25,7 +26,7 @@ from itertools import combinations, groupby
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from storage.cluster_schema import cluster_keys, cluster_sets, cluster_wide_tips
+from storage.cluster_schema import cluster_keys, cluster_reporters, cluster_sets, cluster_wide_tips
 from storage.schema import tip_indicators
 
 # A tip naming up to this many keys records every subset (at most 2^6 - 6 - 1 = 57 rows); one naming more is
@@ -36,12 +37,18 @@ Key = tuple[str, str]  # (kind, value_key)
 _t = tip_indicators.c
 _k = cluster_keys.c
 _s = cluster_sets.c
+_r = cluster_reporters.c
 
 
 def signature(keys: Iterable[Key]) -> str:
     """The ``cluster_sets`` key of a set of keys (order and repeats do not matter)."""
     lines = "\n".join(sorted({f"{kind}:{value}" for kind, value in keys}))
-    return hashlib.sha256(lines.encode()).hexdigest()
+    return hashlib.sha256(lines.encode()).hexdigest()[:32]  # 128 bits: no two sets of a province's keys collide
+
+
+def pair(key: Key, reporter_key: str) -> str:
+    """The ``cluster_reporters`` key of one reporter of one key."""
+    return hashlib.sha256(f"{key[0]}\n{key[1]}\n{reporter_key}".encode()).hexdigest()[:32]
 
 
 def subsets(keys: Sequence[Key]) -> list[str]:
@@ -71,15 +78,25 @@ def _upsert_sets(conn: sa.Connection) -> sa.Insert:
     return ins.on_conflict_do_update(index_elements=["signature"], set_={"tips": _s.tips + ins.excluded.tips})
 
 
-_REPORTED_BEFORE = (sa.select(_t.id).where(_t.kind == sa.bindparam("kind"), _t.value_key == sa.bindparam("key"),
-                                           _t.reporter_key == sa.bindparam("reporter"),
-                                           _t.tip_id != sa.bindparam("tip_id")).limit(1))
+def _upsert_reporter(conn: sa.Connection) -> sa.Insert:
+    ins = _insert(conn, cluster_reporters)
+    return ins.on_conflict_do_update(index_elements=["pair"], set_={"tips": _r.tips + 1}).returning(_r.tips)
 
 
-def _reported_before(conn: sa.Connection, key: Key, reporter: str, tip_id: int) -> bool:
-    """Did this reporter name this key in another tip? (``ix_tip_indicators_reporter``: one seek)"""
-    return conn.execute(_REPORTED_BEFORE, {"kind": key[0], "key": key[1], "reporter": reporter,
-                                           "tip_id": tip_id}).first() is not None
+def _one_more(conn: sa.Connection, key: Key, reporter_key: str) -> bool:
+    """Count one more tip of this reporter naming this key; True when it is the reporter's first for the key."""
+    return int(conn.execute(_upsert_reporter(conn), {"pair": pair(key, reporter_key), "tips": 1}).scalar_one()) == 1
+
+
+def _one_less(conn: sa.Connection, key: Key, reporter_key: str) -> bool:
+    """Count one tip fewer; True when the reporter no longer names the key in any tip."""
+    p = pair(key, reporter_key)
+    left = conn.execute(sa.update(cluster_reporters).where(_r.pair == p).values(tips=_r.tips - 1)
+                        .returning(_r.tips)).scalar()
+    if left is not None and int(left) > 0:
+        return False
+    conn.execute(sa.delete(cluster_reporters).where(_r.pair == p))
+    return left is not None
 
 
 def add(conn: sa.Connection, *, tip_id: int, keys: Sequence[Key], reporter_key: str, created_at: datetime) -> None:
@@ -91,7 +108,7 @@ def add(conn: sa.Connection, *, tip_id: int, keys: Sequence[Key], reporter_key: 
     conn.execute(_upsert_keys(conn), [
         {"kind": kind, "value_key": value, "tips": 1, "wide": int(wide), "first_seen": created_at,
          "last_seen": created_at,
-         "reporters": int(not _reported_before(conn, (kind, value), reporter_key, tip_id))}
+         "reporters": int(_one_more(conn, (kind, value), reporter_key))}
         for kind, value in unique])
     if wide:
         conn.execute(sa.insert(cluster_wide_tips), {"tip_id": tip_id})
@@ -110,7 +127,8 @@ def replace_reporter(conn: sa.Connection, *, tip_id: int, reporter_key: str) -> 
     for kind, value, was in {(r.kind, r.value_key, r.reporter_key) for r in old}:
         if was == reporter_key:
             continue
-        change[(kind, value)] += 1 - int(not _reported_before(conn, (kind, value), was, tip_id))
+        change[(kind, value)] += int(_one_more(conn, (kind, value), reporter_key)) - int(
+            _one_less(conn, (kind, value), was))
     for (kind, value), delta in change.items():
         if delta:
             conn.execute(sa.update(cluster_keys).where(_k.kind == kind, _k.value_key == value)
@@ -120,6 +138,7 @@ def replace_reporter(conn: sa.Connection, *, tip_id: int, reporter_key: str) -> 
 def rebuild(conn: sa.Connection, *, chunk: int = 50_000) -> None:
     """Recompute every count from ``tip_indicators`` (migration 0020, bulk loads, after rows changed wholesale)."""
     conn.execute(sa.delete(cluster_sets))
+    conn.execute(sa.delete(cluster_reporters))
     conn.execute(sa.delete(cluster_wide_tips))
     conn.execute(sa.delete(cluster_keys))
     per_key = (sa.select(_t.kind, _t.value_key, sa.func.count(sa.distinct(_t.tip_id)).label("tips"),
@@ -141,6 +160,17 @@ def rebuild(conn: sa.Connection, *, chunk: int = 50_000) -> None:
             wide_keys.update(keys)
         elif len(keys) > 1:
             sets.update(subsets(list(keys)))
+    reporters = conn.execute(sa.select(_t.kind, _t.value_key, _t.reporter_key, sa.func.count(sa.distinct(_t.tip_id)))
+                             .where(_t.value_key.is_not(None)).group_by(_t.kind, _t.value_key, _t.reporter_key)
+                             ).yield_per(chunk)
+    batch: list[dict[str, object]] = []
+    for kind, value, reporter, n in reporters:
+        batch.append({"pair": pair((kind, value), reporter), "tips": int(n)})
+        if len(batch) >= chunk:
+            conn.execute(sa.insert(cluster_reporters), batch)
+            batch = []
+    if batch:
+        conn.execute(sa.insert(cluster_reporters), batch)
     items = list(sets.items())
     for start in range(0, len(items), chunk):
         conn.execute(sa.insert(cluster_sets), [{"signature": s, "tips": n} for s, n in items[start:start + chunk]])

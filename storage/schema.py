@@ -120,8 +120,6 @@ tip_indicators = sa.Table(
     # Covering: cluster sizes, distinct-reporter counts and moderated crowd counts from the index alone.
     sa.Index("ix_tip_indicators_kind_key", "kind", "value_key", "tip_id", "reporter_key", "created_at",
              "origin_key", "dismissed"),
-    # "Has this reporter named this key before?" in one seek, however many tips name it (storage.cluster_counts).
-    sa.Index("ix_tip_indicators_reporter", "kind", "value_key", "reporter_key", "tip_id"),
 )
 
 # Chats blocked for abuse (rate-limit violations); officers see and lift them (`hotline blocks`).

@@ -152,12 +152,9 @@ async def test_top_indicators_counts_a_period_and_opens_the_values(database: Dat
 
 async def test_cluster_counts_and_top_numbers_are_answered_by_the_indexes(sqlite_db: Database) -> None:
     """Regression guard: matching on the blind index is an index search, never a scan of the table."""
-    from storage import cluster_counts, reference
+    from storage import reference
 
     probes: list[tuple[Any, dict[str, Any], str]] = [
-        # has this reporter named this key before (filing a tip: the distinct-reporter count kept up to date)
-        (cluster_counts._REPORTED_BEFORE, {"kind": "phone", "key": "a" * 64, "reporter": "b" * 64, "tip_id": 1},
-         "ix_tip_indicators_reporter"),
         (reference._REPORTS, {"keys": ["a" * 64]}, "ix_tip_indicators_kind_key"),
         # the shape of top_indicators' counting query: one range of the index per kind
         (sa.select(tip_indicators.c.kind, tip_indicators.c.value_key, sa.func.count(tip_indicators.c.tip_id))

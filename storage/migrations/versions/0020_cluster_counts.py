@@ -1,10 +1,10 @@
-"""Incremental cluster counts (``cluster_keys``, ``cluster_sets``, ``cluster_wide_tips``) and the reporter index.
+"""Incremental cluster counts (``cluster_keys``, ``cluster_sets``, ``cluster_reporters``, ``cluster_wide_tips``).
 
 Revision ID: 0020_cluster_counts
 Revises: 0018_handling_seconds
 
-Must match :mod:`storage.cluster_schema` and ``ix_tip_indicators_reporter`` in :mod:`storage.schema`. The counts
-are filled from the tips already filed (:func:`storage.cluster_counts.rebuild`).
+Must match :mod:`storage.cluster_schema`. The counts are filled from the tips already filed
+(:func:`storage.cluster_counts.rebuild`).
 """
 
 import sqlalchemy as sa
@@ -30,9 +30,17 @@ def upgrade() -> None:
     )
     op.create_table(
         "cluster_sets",
-        sa.Column("signature", sa.String(64), nullable=False),
+        sa.Column("signature", sa.String(32), nullable=False),
         sa.Column("tips", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("signature", name="pk_cluster_sets"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "cluster_reporters",
+        sa.Column("pair", sa.String(32), nullable=False),
+        sa.Column("tips", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("pair", name="pk_cluster_reporters"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "cluster_wide_tips",
@@ -40,14 +48,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tip_id", name="pk_cluster_wide_tips"),
         sa.ForeignKeyConstraint(["tip_id"], ["tips.id"], name="fk_cluster_wide_tips_tip_id_tips", ondelete="CASCADE"),
     )
-    op.create_index("ix_tip_indicators_reporter", "tip_indicators", ["kind", "value_key", "reporter_key", "tip_id"])
     from storage.cluster_counts import rebuild  # the one definition of the counts
 
     rebuild(op.get_bind())
 
 
 def downgrade() -> None:
-    op.drop_index("ix_tip_indicators_reporter", "tip_indicators")
     op.drop_table("cluster_wide_tips")
+    op.drop_table("cluster_reporters")
     op.drop_table("cluster_sets")
     op.drop_table("cluster_keys")
