@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from itertools import combinations, groupby
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.cluster_schema import cluster_keys, cluster_reporters, cluster_sets, cluster_wide_tips
 from storage.schema import tip_indicators
@@ -57,35 +56,38 @@ def subsets(keys: Sequence[Key]) -> list[str]:
     return [signature(c) for size in range(2, len(ordered) + 1) for c in combinations(ordered, size)]
 
 
-def _insert(conn: sa.Connection, table: sa.Table) -> sqlite.Insert:
-    """An INSERT with ON CONFLICT for this dialect (both spell ``on_conflict_do_update`` and ``excluded`` alike)."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)  # type: ignore[return-value]
-    return sqlite.insert(table)
+_UPSERTS: dict[tuple[str, str], sa.Insert] = {}  # (dialect, table) → the statement, built once
 
 
-def _upsert_keys(conn: sa.Connection) -> sa.Insert:
-    ins = _insert(conn, cluster_keys)
-    new = ins.excluded
-    return ins.on_conflict_do_update(index_elements=["kind", "value_key"], set_={
-        "tips": _k.tips + new.tips, "reporters": _k.reporters + new.reporters, "wide": _k.wide + new.wide,
-        "first_seen": sa.case((new.first_seen < _k.first_seen, new.first_seen), else_=_k.first_seen),
-        "last_seen": sa.case((new.last_seen > _k.last_seen, new.last_seen), else_=_k.last_seen)})
-
-
-def _upsert_sets(conn: sa.Connection) -> sa.Insert:
-    ins = _insert(conn, cluster_sets)
-    return ins.on_conflict_do_update(index_elements=["signature"], set_={"tips": _s.tips + ins.excluded.tips})
-
-
-def _upsert_reporter(conn: sa.Connection) -> sa.Insert:
-    ins = _insert(conn, cluster_reporters)
-    return ins.on_conflict_do_update(index_elements=["pair"], set_={"tips": _r.tips + 1}).returning(_r.tips)
+def _upsert(conn: sa.Connection, name: str) -> sa.Insert:
+    """This dialect's INSERT … ON CONFLICT for ``name`` (built on first use: statement construction costs more
+    than its execution here, and the PostgreSQL dialect is not imported on SQLite)."""
+    dialect = conn.dialect.name
+    if (dialect, name) not in _UPSERTS:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        if name == "keys":
+            ins = insert(cluster_keys)
+            new = ins.excluded
+            stmt: sa.Insert = ins.on_conflict_do_update(index_elements=["kind", "value_key"], set_={
+                "tips": _k.tips + new.tips, "reporters": _k.reporters + new.reporters, "wide": _k.wide + new.wide,
+                "first_seen": sa.case((new.first_seen < _k.first_seen, new.first_seen), else_=_k.first_seen),
+                "last_seen": sa.case((new.last_seen > _k.last_seen, new.last_seen), else_=_k.last_seen)})
+        elif name == "sets":
+            ins = insert(cluster_sets)
+            stmt = ins.on_conflict_do_update(index_elements=["signature"], set_={"tips": _s.tips + ins.excluded.tips})
+        else:
+            stmt = insert(cluster_reporters).on_conflict_do_update(
+                index_elements=["pair"], set_={"tips": _r.tips + 1}).returning(_r.tips)
+        _UPSERTS[(dialect, name)] = stmt
+    return _UPSERTS[(dialect, name)]
 
 
 def _one_more(conn: sa.Connection, key: Key, reporter_key: str) -> bool:
     """Count one more tip of this reporter naming this key; True when it is the reporter's first for the key."""
-    return int(conn.execute(_upsert_reporter(conn), {"pair": pair(key, reporter_key), "tips": 1}).scalar_one()) == 1
+    return int(conn.execute(_upsert(conn, "reporters"), {"pair": pair(key, reporter_key), "tips": 1}).scalar_one()) == 1
 
 
 def _one_less(conn: sa.Connection, key: Key, reporter_key: str) -> bool:
@@ -105,7 +107,7 @@ def add(conn: sa.Connection, *, tip_id: int, keys: Sequence[Key], reporter_key: 
     if not unique:
         return
     wide = len(unique) > SUBSET_KEYS
-    conn.execute(_upsert_keys(conn), [
+    conn.execute(_upsert(conn, "keys"), [
         {"kind": kind, "value_key": value, "tips": 1, "wide": int(wide), "first_seen": created_at,
          "last_seen": created_at,
          "reporters": int(_one_more(conn, (kind, value), reporter_key))}
@@ -113,7 +115,7 @@ def add(conn: sa.Connection, *, tip_id: int, keys: Sequence[Key], reporter_key: 
     if wide:
         conn.execute(sa.insert(cluster_wide_tips), {"tip_id": tip_id})
     elif len(unique) > 1:
-        conn.execute(_upsert_sets(conn), [{"signature": s, "tips": 1} for s in subsets(unique)])
+        conn.execute(_upsert(conn, "sets"), [{"signature": s, "tips": 1} for s in subsets(unique)])
 
 
 def replace_reporter(conn: sa.Connection, *, tip_id: int, reporter_key: str) -> None:
