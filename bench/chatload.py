@@ -115,13 +115,14 @@ def serve_cmd(port: int) -> list[str]:
     return [sys.executable, "-c", "from bot.cli import main; main()", "serve", "--port", str(port)]
 
 
-def wait_answering(port: int, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
+def wait_answering(port: int, proc: subprocess.Popen[bytes], timeout: float = 300, log: Path | None = None) -> None:
     import http.client
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server on {port} exited with {proc.returncode}")
+            said = log.read_text(errors="replace").strip().splitlines()[-15:] if log and log.exists() else []
+            raise RuntimeError(f"server on {port} exited with {proc.returncode}" + "".join(f"\n  | {x}" for x in said))
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
             conn.request("POST", "/api/v1/messages", b'{"user_id": "warm-up", "text": "menu"}',
@@ -148,10 +149,15 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 def servers(tree: Path, work: Path, count: int, **env: str) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
     ports = [free_port() for _ in range(count)]
-    procs = [start(serve_cmd(port), hotline_env(tree, work, **env), work) for port in ports]
+    logs = [work / f"serve-{port}.log" for port in ports]  # what a server that dies at start-up said
+    procs = []
+    for port, log in zip(ports, logs, strict=True):
+        with log.open("wb") as out:
+            procs.append(subprocess.Popen(serve_cmd(port), env=hotline_env(tree, work, **env), cwd=work,
+                                          stdout=subprocess.DEVNULL, stderr=out))
     try:
-        for port, proc in zip(ports, procs, strict=True):
-            wait_answering(port, proc)
+        for port, proc, log in zip(ports, procs, logs, strict=True):
+            wait_answering(port, proc, log=log)
     except BaseException:
         stop(procs)
         raise
