@@ -35,6 +35,7 @@ from tests.e2e.zalo.fakezalo import FakeZalo
 from tests.e2e.zalo.people import ZaloUser
 from tests.e2e.zalo_bot.conftest import SECRET
 from tests.e2e.zalo_bot.fakebot import FakeZaloBot
+from tests.migrated import seeded_url
 
 SHIPPED: dict[str, Any] = yaml.safe_load((Path(__file__).resolve().parents[2] / "config.yaml").read_text("utf-8"))
 ZALO_LIMIT = int(SHIPPED["zalo"]["messages_per_second"])  # what the OA adapter's pacer assumes Zalo allows
@@ -60,7 +61,7 @@ def fakebot() -> Iterator[FakeZaloBot]:
 
 def settings_for(tmp_path: Path, *, zalo: dict[str, Any] | None = None, zalo_bot: dict[str, Any] | None = None,
                  per_second: dict[str, float] | None = None) -> Settings:
-    return Settings(database={"url": f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"},
+    return Settings(database={"url": seeded_url(tmp_path / "hotline.db")},
                     data_dir=str(tmp_path / "data"), security={"key_file": str(tmp_path / "keys.json")},
                     logging={"file": None}, zalo=zalo or {}, zalo_bot=zalo_bot or {},
                     broadcast={"per_second": per_second or PER_SECOND,

@@ -47,6 +47,7 @@ from storage.db import Database
 from storage.intake_schema import police_units
 from storage.users_sessions import FULL, new_session
 from tests.e2e.servers import free_port
+from tests.migrated import seeded_url
 
 PASSWORD = "correct horse battery staple"  # the default password of make_user
 
@@ -54,7 +55,7 @@ PASSWORD = "correct horse battery staple"  # the default password of make_user
 def console_settings(tmp_path: Path, **sections: Any) -> Settings:
     """Settings for a test server under ``tmp_path``; ``sections`` override (dicts merge one level)."""
     base: dict[str, Any] = {
-        "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"}, "data_dir": str(tmp_path / "data"),
+        "database": {"url": seeded_url(tmp_path / "hotline.db")}, "data_dir": str(tmp_path / "data"),
         "security": {"key_file": str(tmp_path / "keys.json")}, "logging": {"file": None},
         "nlu": {"model_path": os.environ.get("HOTLINE_TEST_NLU_MODEL", str(tmp_path / "model.npz"))},
         "console": {"cookie_secure": False},

@@ -19,6 +19,7 @@ from bot.settings import Settings
 from storage.alerts_schema import alerts
 from tests.dashboard.month import CAMPAIGN_NUMBER, file_specs, generate, load_units
 from tests.e2e.telegram.fakebot import FakeBotAPI
+from tests.migrated import seeded_url
 
 GROUP = "-100123456"
 
@@ -32,7 +33,7 @@ def fake() -> Iterator[FakeBotAPI]:
 
 def settings_for(tmp_path: Path, fake: FakeBotAPI, **alerts_section: object) -> Settings:
     return Settings.model_validate({
-        "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}"}, "data_dir": str(tmp_path / "data"),
+        "database": {"url": seeded_url(tmp_path / "hotline.db")}, "data_dir": str(tmp_path / "data"),
         "security": {"key_file": str(tmp_path / "keys.json")}, "logging": {"file": None},
         "nlu": {"model_path": str(tmp_path / "model.npz")}, "intake": {"sinks": ["telegram"], "run_forwarder": False},
         "telegram": {"token": fake.token, "api_base": fake.base, "officers_chat_id": GROUP},

@@ -20,6 +20,7 @@ from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings
 from bot.web import create_app
 from tests.e2e.servers import free_port
+from tests.migrated import seeded_url
 
 UPLOAD_BODY_LIMIT = 12 * 1024 * 1024  # what `hotline serve` needs for 10 MB screenshots (see the report)
 # The intent model trained once per test run by tests/conftest.py (training on every start would dominate).
@@ -30,7 +31,7 @@ START_TIMEOUT = 180  # seconds: covers training that model when the NLU data cha
 def make_settings(workdir: Path, **webchat: Any) -> Settings:
     """Settings for a throwaway deployment in ``workdir`` (built while HOTLINE_CONFIG names an empty file)."""
     return Settings(
-        database={"url": f"sqlite+aiosqlite:///{workdir / 'hotline.db'}"},
+        database={"url": seeded_url(workdir / "hotline.db")},
         data_dir=str(workdir / "data"),
         logging={"level": "WARNING", "file": None},
         security={"key_file": str(workdir / "keys.json")},
