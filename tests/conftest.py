@@ -34,13 +34,14 @@ def pg_admin_url() -> str:
     return f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/test"
 
 
-async def _create_pg_database(admin_url: str) -> str:
+async def _create_pg_database(admin_url: str, *, template: str | None = None) -> str:
+    """A new throwaway database on the server of ``admin_url`` (a copy of ``template`` when given); its URL."""
     import asyncpg  # only needed when PostgreSQL is in play
 
     name = f"hotline_t_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg", "postgresql"))
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     finally:
         await conn.close()
     return admin_url.rsplit("/", 1)[0] + f"/{name}"

@@ -15,7 +15,6 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -116,13 +115,6 @@ def pg_template(admin_url: str) -> str:
 
 async def create_pg_copy(admin_url: str) -> str:
     """A new database copied from the migrated template; returns its URL (drop it with ``_drop_pg_database``)."""
-    import asyncpg
+    from tests.conftest import _create_pg_database
 
-    template_name = pg_template(admin_url)
-    name = f"hotline_t_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
-    finally:
-        await conn.close()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+    return await _create_pg_database(admin_url, template=pg_template(admin_url))

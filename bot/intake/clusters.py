@@ -61,9 +61,6 @@ class Cluster:
     last_seen: datetime | None
 
 
-_ONE = cluster_counts.KeyCount(1, 1, 0, datetime.min, datetime.min)  # a key only this tip names
-
-
 def utc(value: datetime) -> datetime:
     """SQLite hands timestamps back naive; they were written in UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -92,8 +89,7 @@ def tip_clusters(conn: sa.Connection, *, tip_ids: Sequence[int], cipher: Cipher)
              for (kind, key), c in counts.items()}
     # The union only needs counting when two or more of a tip's keys are shared with other tips; otherwise
     # it is the largest key's size (the other keys name this tip alone).
-    shared = {t: [(kind, key) for kind, key in keys_by_index[t] if counts.get((kind, key), _ONE).tips > 1]
-              for t in keys_of}
+    shared = {t: [k for k in keys_by_index[t] if k in counts and counts[k].tips > 1] for t in keys_of}
     sizes = cluster_counts.union_sizes(conn, {t: keys for t, keys in shared.items() if len(keys) > 1}, counts)
     if missing := [t for t, n in sizes.items() if n is None]:
         sizes.update({int(tip_id): int(n) for tip_id, n in conn.execute(_UNION_SIZE, {"ids": missing})})

@@ -67,16 +67,25 @@ async def status(world: World, notice_id: int) -> str:
     return row.status
 
 
+async def api_say(api: httpx.AsyncClient, body: dict[str, Any]) -> list[dict[str, Any]]:
+    r = await api.post("/api/v1/messages", json={"user_id": "api-parent", **body})
+    assert r.status_code == 200, r.text
+    return list(r.json()["messages"])
+
+
+async def file_handoff(api: httpx.AsyncClient) -> str:
+    """The API parent asks for an officer ("Gặp cán bộ") and files it; the tip's reference."""
+    await api_say(api, {"text": "gặp cán bộ"})
+    await api_say(api, {"text": "Cần hỏi về một tin nhắn lạ"})
+    return reference_in(" ".join(m["text"] for m in await api_say(api, {"payload": "!submit"})))
+
+
 async def test_an_api_message_is_one_transaction_and_brings_the_waiting_question(world: World) -> None:
     async with client(world) as api:
         async def say(body: dict[str, Any]) -> list[dict[str, Any]]:
-            r = await api.post("/api/v1/messages", json={"user_id": "api-parent", **body})
-            assert r.status_code == 200, r.text
-            return list(r.json()["messages"])
+            return await api_say(api, body)
 
-        await say({"text": "gặp cán bộ"})
-        await say({"text": "Cần hỏi về một tin nhắn lạ"})
-        reference = reference_in(" ".join(m["text"] for m in await say({"payload": "!submit"})))
+        reference = await file_handoff(api)
         first = await ask(world, reference, "Tin nhắn từ số nào?", "q1")
         with transactions(world.runtime.db) as seen:
             replies = await say({"text": "menu", "message_id": "m-menu"})
@@ -103,13 +112,9 @@ async def test_over_the_rate_the_reply_still_brings_the_waiting_question(world: 
     """No turn runs (slow down, then blocked): the pull still happens once, in one transaction."""
     async with client(world) as api:
         async def say(body: dict[str, Any]) -> list[dict[str, Any]]:
-            r = await api.post("/api/v1/messages", json={"user_id": "api-parent", **body})
-            assert r.status_code == 200, r.text
-            return list(r.json()["messages"])
+            return await api_say(api, body)
 
-        await say({"text": "gặp cán bộ"})
-        await say({"text": "Cần hỏi về một tin nhắn lạ"})
-        reference = reference_in(" ".join(m["text"] for m in await say({"payload": "!submit"})))
+        reference = await file_handoff(api)
         engine = world.runtime.engine
         engine.limiter = RateLimiter(user_burst=1, user_per_minute=1, global_per_second=1000, block_after=2)
         assert (await say({"text": "menu"}))[0]["text"].startswith("Bạn cần giúp gì")  # the one token left
