@@ -46,6 +46,7 @@ def test_bad_values_name_the_key(tmp_path: Path, yaml_text: str, fragment: str) 
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.slow  # ~3 s: `hotline serve` runs
 def test_bad_value_stops_serve_with_one_line(tmp_path: Path) -> None:
     env = env_for(tmp_path, HOTLINE_SERVER__PORT="not-a-port")
     result = subprocess.run([HOTLINE, "serve"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=30,

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from handlers.messages import ConversationKey
 from storage import broadcasts, notices
@@ -73,6 +74,7 @@ def cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=120, check=False)
 
 
+@pytest.mark.slow  # ~7 s: several `hotline` runs
 def test_cli_sends_lists_follows_and_steers(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}")
 

@@ -53,6 +53,7 @@ async def sending(runtime: Runtime) -> AsyncIterator[BroadcastSender]:
         await asyncio.wait_for(task, timeout=30)
 
 
+@pytest.mark.slow  # ~7 s: paced by the rate limits
 async def test_everyone_once_within_the_limits_and_blocked_users_are_skipped_next_time(
         tmp_path: Path, strict: StrictBotAPI) -> None:
     chats = [str(700_000 + i) for i in range(90)]
@@ -79,6 +80,7 @@ async def test_everyone_once_within_the_limits_and_blocked_users_are_skipped_nex
     assert strict.violations == [] and strict.max_per_second() <= 30
 
 
+@pytest.mark.slow  # ~4 s: waits out a retry_after
 async def test_429_is_honoured_and_nobody_gets_two(tmp_path: Path, strict: StrictBotAPI) -> None:
     chats = [str(800_000 + i) for i in range(60)]
     settings = make_settings(tmp_path, strict, mode="webhook")

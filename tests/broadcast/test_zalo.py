@@ -213,6 +213,7 @@ async def test_the_button_under_a_zalo_warning_unsubscribes(tmp_path: Path, fake
 
 
 # ----- Zalo Bot Platform --------------------------------------------------------------------------------------
+@pytest.mark.slow  # ~6 s: paced by the rate limits
 async def test_zalo_bot_subscribers_once_each_within_its_pace(tmp_path: Path, fakebot: FakeZaloBot) -> None:
     rate = PER_SECOND.get("zalo_bot", SHIPPED["broadcast"]["default_per_second"])
     assert rate <= BOT_LIMIT

@@ -58,6 +58,7 @@ async def test_wrong_password_and_unknown_email_get_the_same_answer(console: Con
     assert not any("@" in (r["subject"] + r["actor"] + (r["detail"] or "")) for r in rows)
 
 
+@pytest.mark.slow  # ~2 s: a console restarted
 async def test_lockout_per_account_survives_a_restart_and_hides_which_emails_exist(
         make_console: MakeConsole) -> None:
     settings: dict[str, Any] = {"console": {"login_max_failures": 3, "login_lock_minutes": 15}}

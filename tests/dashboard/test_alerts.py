@@ -41,6 +41,7 @@ def keyed(cipher: Cipher, expected: list[tuple[str, str, int]]) -> list[tuple[st
     return [(kind, key if kind == "pretext_commune" else key_of(cipher, kind, key), n, 1) for kind, key, n in expected]
 
 
+@pytest.mark.slow  # ~12 s: files a month of a province's tips
 async def test_the_month_raises_exactly_its_two_campaigns(database: Database) -> None:
     month = generate()
     await database.run(load_units)

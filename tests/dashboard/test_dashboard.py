@@ -113,6 +113,7 @@ async def test_dashboard_json_holds_the_months_counts_and_exports_are_audited(co
     assert len(audited) == 4 and any(d.startswith("by_commune.csv 2026-11-01..2026-11-30") for d in audited)
 
 
+@pytest.mark.slow  # ~3 s: a month of tips
 async def test_an_officer_sees_their_unit_only_and_a_bad_filter_is_said(console: Console) -> None:
     month = await file_month(console, background=600)
     officer = await console.make_user("canbo@ca.vn", "officer", "CA-TL")
@@ -127,6 +128,7 @@ async def test_an_officer_sees_their_unit_only_and_a_bad_filter_is_said(console:
     assert (await client.get("/console/dashboard/report", params={"month": "2026-11"})).status_code == 403
 
 
+@pytest.mark.slow  # ~7 s: a month of tips and a Word file
 async def test_monthly_report_docx_tables_hold_the_numbers(console: Console) -> None:
     month = await file_month(console, background=1200)
     sup = await console.make_user("chihuy@ca.vn", "supervisor", totp=True)

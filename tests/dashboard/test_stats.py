@@ -19,6 +19,7 @@ from tests.chat import TEST_CIPHER
 from tests.dashboard.month import CAMPAIGN_NUMBER, chunks, file_specs, generate, load_units
 
 
+@pytest.mark.slow  # ~3 s: a month of tips
 async def test_figures_match_the_month_on_both_databases(database: Database) -> None:
     month = generate(background=900)
     await database.run(load_units)

@@ -43,6 +43,7 @@ def find(reply: dict, label: str) -> str:
     raise AssertionError(f"no {label!r} in {reply}")
 
 
+@pytest.mark.slow  # ~8 s with its server's start
 def test_scripted_report_files_tip_with_outbox_row(server: tuple[str, Path]) -> None:
     base, workdir = server
     u = "parent-http-1"

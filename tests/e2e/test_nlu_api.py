@@ -7,10 +7,12 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.servers import HOTLINE, env_for, running_server
 
 
+@pytest.mark.slow  # ~5 s: a server and `hotline` runs
 def test_parse_route_and_cli_agree(tmp_path: Path) -> None:
     text = "số 0377 123 999 gọi xưng cô chủ nhiệm bảo đọc mã OTP 482913, có thật không"
     with running_server(tmp_path) as base:
@@ -28,6 +30,7 @@ def test_parse_route_and_cli_agree(tmp_path: Path) -> None:
     assert json.loads(out.stdout)["intent"]["name"] == "check_call"
 
 
+@pytest.mark.slow  # ~5 s: a server process
 def test_rasa_backend_down_falls_back_to_the_local_model(tmp_path: Path) -> None:
     from tests.e2e.servers import free_port
 

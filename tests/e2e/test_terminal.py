@@ -7,6 +7,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.servers import HOTLINE, env_for
 
 SCRIPT = """xin chào
@@ -29,6 +31,7 @@ gửi
 """
 
 
+@pytest.mark.slow  # ~4 s: a `hotline chat` run
 def test_chat_from_stdin_files_a_tip(tmp_path: Path) -> None:
     result = subprocess.run([HOTLINE, "chat", "--chat-id", "cli-parent"], input=SCRIPT, text=True,
                             capture_output=True, cwd=tmp_path, env=env_for(tmp_path), timeout=60, check=False)
@@ -46,6 +49,7 @@ def test_chat_from_stdin_files_a_tip(tmp_path: Path) -> None:
     assert slots["pretext"] == "install_app" and slots["asked"] == ["otp", "bank_account"]
 
 
+@pytest.mark.slow  # ~5 s: two `hotline chat` runs
 def test_chat_resumes_the_same_conversation(tmp_path: Path) -> None:
     env = env_for(tmp_path)
     subprocess.run([HOTLINE, "chat"], input="báo cáo\n1\n", text=True, capture_output=True, cwd=tmp_path, env=env,

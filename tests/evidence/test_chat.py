@@ -80,6 +80,7 @@ def _sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
+@pytest.mark.slow  # ~3 s: waits out a job's time limit
 async def test_the_pool_refuses_when_full_and_abandons_a_job_past_its_time():
     pool = EvidencePool(Limits(workers=1, queue=0, job_seconds=3))
     try:

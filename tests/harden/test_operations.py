@@ -41,6 +41,7 @@ def one_line(stderr: str) -> str:
     ({"HOTLINE_SERVER__TRUSTED_PROXIES": '["not-an-ip"]'}, "server.trusted_proxies"),
     ({"HOTLINE_SECURITY__KEYS": '{"k1": "short"}', "HOTLINE_SECURITY__INDEX_KEY": "x"}, "security"),
 ])
+@pytest.mark.slow  # ~2 s each of five: `hotline serve` runs
 def test_a_bad_configuration_value_is_one_line_naming_the_key(tmp_path: Path, env: dict[str, str], key: str) -> None:
     """Regression: a 44-line traceback for a webhook sink without URL; no key named for '[webhook]'."""
     # WARNING: the migrations' progress lines (INFO, some of them several lines long) are not what is tested.
@@ -125,6 +126,7 @@ def test_cli_creates_private_files(tmp_path: Path) -> None:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
 
+@pytest.mark.slow  # ~3 s: several `hotline` runs
 def test_apikeys_command_adds_lists_and_revokes(tmp_path: Path) -> None:
     added = hotline(tmp_path, "apikeys", "add", "zalo-oa", "--user-prefix", "zalo:")
     assert added.returncode == 0, added.stderr
@@ -142,6 +144,7 @@ def _conversation_key_ids(db: Path) -> set[str]:
         return {Cipher.key_id(base64.b64decode(state)) for (state,) in conn.execute("SELECT state FROM conversations")}
 
 
+@pytest.mark.slow  # ~3 s: a server and `hotline` runs
 def test_keys_rotate_reaches_a_running_server_within_seconds(tmp_path: Path) -> None:
     """Regression: after `keys rotate`, a running server kept sealing new rows with the old key."""
     with running_server(tmp_path) as base:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 import httpx
+import pytest
 
 from bot.cli import LAZY_COMMANDS, cli
 from tests.e2e.servers import HOTLINE, env_for, free_port
@@ -42,6 +43,7 @@ def test_units_import_is_reachable_through_the_lazy_import_group() -> None:
     assert {"schools", "blocklist", "units"} <= set(group.list_commands(click.Context(group)))
 
 
+@pytest.mark.slow  # ~2 s: a server process
 def test_serve_says_listening_only_when_it_answers(tmp_path: Path) -> None:
     """Regression: the first start printed "listening" and answered nothing while it trained its model."""
     port = free_port()

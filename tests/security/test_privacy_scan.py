@@ -6,6 +6,7 @@ import base64
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.servers import running_server
 
@@ -46,6 +47,7 @@ def scan(root: Path) -> tuple[set[str], bytes]:
     return {p.name for p in files}, b"".join(p.read_bytes() for p in files)
 
 
+@pytest.mark.slow  # ~6 s: a server walked through every flow
 def test_nothing_sensitive_on_disk(tmp_path: Path) -> None:
     with running_server(tmp_path, HOTLINE_LOGGING__LEVEL="DEBUG") as base:
         for i in range(3):
@@ -64,6 +66,7 @@ def test_nothing_sensitive_on_disk(tmp_path: Path) -> None:
         assert user.encode() not in raw  # chat ids are stored only as keyed hashes
 
 
+@pytest.mark.slow  # ~5 s: a server walked through every flow
 def test_log_carries_no_sql_or_message_text(tmp_path: Path) -> None:
     with running_server(tmp_path) as base:  # INFO, the shipped level
         walk(base, "parent-log")

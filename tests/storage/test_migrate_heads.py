@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from storage.db import Database
 from storage.migrate import current_revision, declared_heads, head_revisions, upgrade
 
@@ -28,6 +30,7 @@ async def test_upgrade_then_up_to_date(tmp_path: Path) -> None:
         await db.dispose()
 
 
+@pytest.mark.slow  # ~3 s: `hotline` runs
 def test_an_up_to_date_database_does_not_load_alembic(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'm.db'}"
     probe = (

@@ -10,6 +10,7 @@ import itertools
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.telegram.conftest import SECRET, make_settings, open_runtime, running, serving, webhook_app
 from tests.e2e.telegram.fakebot import MESSAGE_METHODS, FakeBotAPI
@@ -20,6 +21,7 @@ CHATS = 30
 CONTROL = 9000  # a chat the faults never touch: what every chat should end up seeing
 
 
+@pytest.mark.slow  # ~6 s: paced by the rate limits
 async def test_429_storm_delivers_every_message_once_within_the_limits(tmp_path: Path, fake: FakeBotAPI) -> None:
     settings = make_settings(tmp_path, fake, mode="webhook")
     async with open_runtime(settings) as runtime, running(runtime, **REAL_LIMITS) as service, \

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from bot.settings import Settings
@@ -17,6 +18,7 @@ from tests.e2e.telegram.people import UPDATES, Person, db_until, settled
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
 
 
+@pytest.mark.slow  # ~3 s: a server started twice
 async def test_restart_in_polling_mode_neither_loses_nor_repeats_an_update(tmp_path: Path,
                                                                            fake: FakeBotAPI) -> None:
     settings = make_settings(tmp_path, fake, mode="polling")

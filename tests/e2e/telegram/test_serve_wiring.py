@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.servers import running_server
 from tests.e2e.telegram.fakebot import FakeBotAPI
 
 
+@pytest.mark.slow  # ~4 s: a server process
 def test_serve_with_a_token_answers_on_telegram(tmp_path: Path) -> None:
     fake = FakeBotAPI().start()
     try:

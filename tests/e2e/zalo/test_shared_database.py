@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from storage.db import Database
@@ -16,6 +17,7 @@ from tests.e2e.zalo.people import ZaloUser, settled
 SCRIPT = ("xin chào", "help", "english", "menu", "tiếng việt")
 
 
+@pytest.mark.slow  # ~3 s: two server processes
 async def test_two_processes_share_zalo_chats_without_doubling_or_reordering(database: Database, tmp_path: Path,
                                                                               fake: FakeZalo) -> None:
     settings = make_settings(tmp_path, fake, database_url=database.url)

@@ -69,6 +69,7 @@ def test_the_cli_authorises_the_oa_with_pkce_and_shows_the_state(tmp_path: Path,
     assert [ok for _, ok in fake.refreshes] == [True]
 
 
+@pytest.mark.slow  # ~10 s: four `hotline` runs
 def test_an_exchange_with_a_verifier_that_does_not_match_is_refused(tmp_path: Path, fake: FakeZalo) -> None:
     first = hotline(tmp_path, fake, "auth-url")
     code, _ = authorise_in_browser(next(x for x in first.stdout.splitlines() if x.startswith(fake.base)))
@@ -78,6 +79,7 @@ def test_an_exchange_with_a_verifier_that_does_not_match_is_refused(tmp_path: Pa
     assert "tokens: none" in hotline(tmp_path, fake, "info").stdout
 
 
+@pytest.mark.slow  # ~2.5 s: a `hotline` run
 def test_auth_url_says_which_setting_is_missing(tmp_path: Path, fake: FakeZalo) -> None:
     env = env_for(tmp_path, **{**zalo_env(fake), "HOTLINE_ZALO__REDIRECT_URI": ""})
     result = subprocess.run([HOTLINE, "zalo", "auth-url"], cwd=tmp_path, env=env, capture_output=True, text=True,

@@ -6,12 +6,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.servers import running_server
 from tests.e2e.zalo_bot.conftest import SECRET
 from tests.e2e.zalo_bot.fakebot import FakeZaloBot
 
 
+@pytest.mark.slow  # ~3 s: a server process
 def test_serve_with_a_bot_token_answers_on_zalo(tmp_path: Path) -> None:
     fake = FakeZaloBot().start()
     try:
