@@ -105,47 +105,63 @@ def storage_per_report(db_path: Path, label: str, before: tuple[int, dict[str, i
            met=(total - dedupe - convs) / tips <= 4096)
 
 
-async def sqlite_runs(tree: Path, label: str, args: argparse.Namespace, bare: float) -> None:
-    for count in args.sqlite_processes:
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            procs, ports = await asyncio.to_thread(servers, tree, work, count)
-            try:
-                idle = sum(rss_mb(p.pid) for p in procs)
-                at_start = btree_sizes(work / "hotline.db")
-                for parents in args.parents if count == 1 else [50]:
-                    spy = None
-                    if count == 1 and parents == 50 and args.profile:
-                        PROFILES.mkdir(exist_ok=True)
-                        raw = PROFILES / f"chat-sqlite-{label.split()[0]}.txt"
-                        spy = start([str(Path(sys.executable).with_name("py-spy")), "record", "-r", "100", "-f", "raw",
-                                     "-o", str(raw), "-p", str(procs[0].pid), "-d", str(int(args.seconds)),
-                                     # Without it py-spy stops the server 100 times a second to read its stacks,
-                                     # which cost this run half its throughput (235 msg/s, 432-576 unprofiled).
-                                     "--nonblocking"],
-                                    dict(os.environ), work)
-                    run, cpu_ms = await measured(procs, ports, parents, args.seconds, f"s{count}-{parents}")
-                    print(run.line(f"[{label}] SQLite, {count} process(es), {parents} parents"))
-                    target = 100 if parents <= 50 else 300
-                    figure(f"[{label}] SQLite x{count}, {parents} parents: msg/s", run.rate, "msg/s",
-                           note=f"{cpu_ms:.2f} ms server CPU/msg, errors {run.errors}")
-                    figure(f"[{label}] SQLite x{count}, {parents} parents: p99", run.pct(.99), "ms",
-                           target=f"< {target} ms", met=run.pct(.99) < target,
-                           note=f"p50 {run.pct(.5):.1f}, p95 {run.pct(.95):.1f}")
-                    if count == 1 and parents == 50:
-                        figure(f"[{label}] SQLite, 50 parents / ceiling", run.rate / bare, "x", target="≥ 0.4",
-                               met=run.rate / bare >= 0.4)
-                    if spy is not None:
-                        await asyncio.to_thread(spy.wait)
-                        costs = split_profile(raw)
-                        for name, share in costs[:3]:
-                            figure(f"[{label}] profile: {name}", share * 100, "%", note=f"kept in {raw.name}")
-                if count == 1:
-                    figure(f"[{label}] RSS idle", idle, "MB")
-            finally:
-                stop(procs)
-            if count == 1:
-                storage_per_report(work / "hotline.db", label, at_start)
+async def sqlite_runs(tree: Path, label: str, args: argparse.Namespace, bare: float,
+                      pinning: tuple[bool, ...] = (False, True)) -> None:
+    """Every process count unpinned (the default) and pinned a CPU each (``hotline serve --cpu``); the ratio to
+    the ceiling for each, the target judged on the best of them (named)."""
+    ratios: list[tuple[float, str]] = []
+    for pinned in pinning:
+        for count in args.sqlite_processes:
+            await sqlite_run(tree, label, args, bare, count, pinned, ratios)
+    if ratios:
+        best, name = max(ratios)
+        figure(f"[{label}] SQLite, 50 parents / ceiling, best: {name}", best, "x", target="≥ 0.4", met=best >= 0.4)
+
+
+async def sqlite_run(tree: Path, label: str, args: argparse.Namespace, bare: float, count: int, pinned: bool,
+                     ratios: list[tuple[float, str]]) -> None:
+    config = f"x{count}" + (" pinned" if pinned else "")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        procs, ports = await asyncio.to_thread(servers, tree, work, count, pinned=pinned)
+        try:
+            idle = sum(rss_mb(p.pid) for p in procs)
+            at_start = btree_sizes(work / "hotline.db")
+            # 500 parents: one process as it is started by default, and the best configuration (two pinned).
+            for parents in args.parents if (count == 1) != pinned else [50]:
+                spy = None
+                if count == 1 and not pinned and parents == 50 and args.profile:
+                    PROFILES.mkdir(exist_ok=True)
+                    raw = PROFILES / f"chat-sqlite-{label.split()[0]}.txt"
+                    spy = start([str(Path(sys.executable).with_name("py-spy")), "record", "-r", "100", "-f", "raw",
+                                 "-o", str(raw), "-p", str(procs[0].pid), "-d", str(int(args.seconds)),
+                                 # Without it py-spy stops the server 100 times a second to read its stacks,
+                                 # which cost this run half its throughput (235 msg/s, 432-576 unprofiled).
+                                 "--nonblocking"],
+                                dict(os.environ), work)
+                run, cpu_ms = await measured(procs, ports, parents, args.seconds,
+                                             f"s{count}{'p' if pinned else ''}-{parents}")
+                print(run.line(f"[{label}] SQLite, {config}, {parents} parents"))
+                target = 100 if parents <= 50 else 300
+                figure(f"[{label}] SQLite {config}, {parents} parents: msg/s", run.rate, "msg/s",
+                       note=f"{cpu_ms:.2f} ms server CPU/msg, errors {run.errors}")
+                figure(f"[{label}] SQLite {config}, {parents} parents: p99", run.pct(.99), "ms",
+                       target=f"< {target} ms", met=run.pct(.99) < target,
+                       note=f"p50 {run.pct(.5):.1f}, p95 {run.pct(.95):.1f}")
+                if parents == 50:
+                    figure(f"[{label}] SQLite {config}, 50 parents / ceiling", run.rate / bare, "x")
+                    ratios.append((run.rate / bare, config))
+                if spy is not None:
+                    await asyncio.to_thread(spy.wait)
+                    costs = split_profile(raw)
+                    for name, share in costs[:3]:
+                        figure(f"[{label}] profile: {name}", share * 100, "%", note=f"kept in {raw.name}")
+            if count == 1 and not pinned:
+                figure(f"[{label}] RSS idle", idle, "MB")
+        finally:
+            stop(procs)
+        if count == 1 and not pinned:
+            storage_per_report(work / "hotline.db", label, at_start)
 
 
 async def memory_with_stored_conversations(args: argparse.Namespace) -> None:
@@ -239,7 +255,8 @@ async def main(args: argparse.Namespace) -> None:
         if args.before:
             before = await asyncio.to_thread(export_tree, args.before, Path(tmp) / "before")
             before_args = argparse.Namespace(**{**vars(args), "parents": [50], "sqlite_processes": [1]})
-            await sqlite_runs(before, f"before {args.before}", before_args, bare)
+            # An older tree may not know --cpu: the unpinned default only.
+            await sqlite_runs(before, f"before {args.before}", before_args, bare, pinning=(False,))
     await memory_with_stored_conversations(args)
     await postgres_runs(args)
     await growth(args)

@@ -111,8 +111,9 @@ def start(cmd: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[by
     return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def serve_cmd(port: int) -> list[str]:
-    return [sys.executable, "-c", "from bot.cli import main; main()", "serve", "--port", str(port)]
+def serve_cmd(port: int, cpu: int | None = None) -> list[str]:
+    pinned = ["--cpu", str(cpu)] if cpu is not None else []
+    return [sys.executable, "-c", "from bot.cli import main; main()", "serve", "--port", str(port), *pinned]
 
 
 def wait_answering(port: int, proc: subprocess.Popen[bytes], timeout: float = 300, log: Path | None = None) -> None:
@@ -147,13 +148,18 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
             p.wait()
 
 
-def servers(tree: Path, work: Path, count: int, **env: str) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+def servers(tree: Path, work: Path, count: int, *, pinned: bool = False,
+            **env: str) -> tuple[list[subprocess.Popen[bytes]], list[int]]:
+    """``count`` servers on one database; ``pinned``: each on a CPU of its own (``--cpu``), from the last one down
+    (the first server gets the last CPU, so that a single one leaves CPU 0 to the load generator's start)."""
     ports = [free_port() for _ in range(count)]
     logs = [work / f"serve-{port}.log" for port in ports]  # what a server that dies at start-up said
+    cpus = sorted(os.sched_getaffinity(0), reverse=True) if pinned else []
     procs = []
-    for port, log in zip(ports, logs, strict=True):
+    for i, (port, log) in enumerate(zip(ports, logs, strict=True)):
+        cpu = cpus[i % len(cpus)] if pinned else None
         with log.open("wb") as out:
-            procs.append(subprocess.Popen(serve_cmd(port), env=hotline_env(tree, work, **env), cwd=work,
+            procs.append(subprocess.Popen(serve_cmd(port, cpu), env=hotline_env(tree, work, **env), cwd=work,
                                           stdout=subprocess.DEVNULL, stderr=out))
     try:
         for port, proc, log in zip(ports, procs, logs, strict=True):

@@ -130,9 +130,21 @@ def cli(ctx: click.Context, config: str | None) -> None:
 @cli.command()
 @click.option("--host", default=None, help="address to listen on (default from config: 127.0.0.1)")
 @click.option("--port", type=int, default=None, help="port (default from config: 8080)")
+@click.option("--cpu", type=click.IntRange(min=0), default=None,
+              help="run on this CPU only (default from config: server.cpu, none); one per process when several "
+                   "serve one database")
 @click.pass_obj
-def serve(obj: Ctx, host: str | None, port: int | None) -> None:
+def serve(obj: Ctx, host: str | None, port: int | None, cpu: int | None) -> None:
     """Run the bot: HTTP chat API and start page (SQLite is created and upgraded automatically)."""
+    from handlers.cpu import PinError, pin
+
+    cpu = cpu if cpu is not None else obj.settings.server.cpu
+    if cpu is not None:
+        try:
+            # Before any thread starts (the SQLite writer's, the executors', numpy's at its import): they inherit it.
+            pin(cpu)
+        except PinError as exc:
+            raise click.UsageError(str(exc)) from None
     import uvicorn
 
     from bot import dbcheck

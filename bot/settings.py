@@ -53,6 +53,8 @@ class ServerSettings(_Section):
     trusted_proxies: list[str] = Field(default_factory=list)
     # FastAPI's interactive /docs loads its code from a CDN: off unless asked for (/openapi.json stays).
     api_docs: bool = False
+    # Pin `hotline serve` to this CPU (Linux); null: wherever the kernel puts it. See handlers/cpu.py.
+    cpu: int | None = Field(default=None, ge=0)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -17,6 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from handlers.evidence.limits import Limits, Unreadable
+from handlers.cpu import unpinned
 from handlers.evidence.work import init_worker
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class EvidencePool:
         if self._executor is None:
             # "spawn": a fresh interpreter, never a fork of a server that holds database connections and threads.
             self._executor = ProcessPoolExecutor(max_workers=self.limits.workers, initializer=init_worker,
+                                                 initargs=(unpinned(),),
                                                  mp_context=multiprocessing.get_context("spawn"))
         return self._executor
 

@@ -60,9 +60,12 @@ class Reading:
                    file_name=data.get("file_name") if isinstance(data.get("file_name"), str) else None)
 
 
-def init_worker() -> None:
-    """Worker start-up: one OCR thread per tesseract (the pool already runs one job per core)."""
+def init_worker(cpus: frozenset[int] | None = None) -> None:
+    """Worker start-up: one OCR thread per tesseract (the pool already runs one job per core), on the CPUs the
+    server had before it pinned itself to one (``server.cpu``, :mod:`handlers.cpu`): a worker inherits the pin."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    if cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cpus)
 
 
 def _clean(text: str) -> tuple[str, bool]:
