@@ -262,10 +262,17 @@ class _SqliteReaders:
 
         @event.listens_for(self.engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # transactions are ours (below), as on the writer
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA query_only=ON")
             cur.execute("PRAGMA busy_timeout=10000")
             cur.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            # pysqlite begins no transaction before a SELECT, so each statement would read a snapshot of its own
+            # and a page of figures could add up rows committed half-way through it.
+            conn.exec_driver_sql("BEGIN")
 
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sqlite-reader")
 
@@ -349,7 +356,8 @@ class Database:
 
     async def read(self, fn: Callable[Concatenate[sa.Connection, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a read-only ``fn(conn, …)`` beside the writer: several at once use several cores (SQLite: reader
-        threads; PostgreSQL: pooled connections). It sees a committed snapshot; it must not write."""
+        threads; PostgreSQL: pooled connections). On SQLite it sees one committed snapshot for the whole unit; on
+        PostgreSQL committed data statement by statement (READ COMMITTED). It must not write."""
         if not self.sqlite:
             async with self.engine.connect() as conn:
                 return await conn.run_sync(fn, *args, **kwargs)

@@ -16,8 +16,8 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from handlers.evidence.limits import Limits, Unreadable
 from handlers.cpu import unpinned
+from handlers.evidence.limits import Limits, Unreadable
 from handlers.evidence.work import init_worker
 
 log = logging.getLogger(__name__)
