@@ -3,10 +3,10 @@
 A ``hotline serve`` process runs Python on one core at a time anyway (the GIL), but two of its threads take
 turns all the time: the event loop and the SQLite writer (:mod:`storage.db`), which hand the interpreter to
 each other at every statement. Left free, the kernel runs them on different cores, and every hand-over moves
-the interpreter's working set between the cores' caches: bench/bench_chat.py measured 1.45 ms of CPU per chat
-message unpinned against 1.24 ms pinned, and two processes pinned to the two cores of the bench machine at
-991 msg/s against 780 unpinned. Off by default: on a machine shared with other work, a pinned process cannot
-move away from a busy core.
+the interpreter's working set between the cores' caches: in bench/ab_chat.py's interleaved rounds one pinned
+process took 0.94 ms of CPU per chat message against 1.42 unpinned (0.22 against 0.16 of the ceiling); two
+processes on one file did as well unpinned as pinned once their writers took turns through flock. Off by
+default: on a machine shared with other work, a pinned process cannot move away from a busy core.
 
 Children inherit a process's CPUs, so the evidence workers (OCR, one per core) are given back the set the
 server had before it pinned itself (:func:`unpinned`).
