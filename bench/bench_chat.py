@@ -127,7 +127,7 @@ async def sqlite_run(tree: Path, label: str, args: argparse.Namespace, bare: flo
         try:
             idle = sum(rss_mb(p.pid) for p in procs)
             at_start = btree_sizes(work / "hotline.db")
-            # 500 parents: one process as it is started by default, and the best configuration (two pinned).
+            # 500 parents: one process as it is started by default, and two pinned processes.
             for parents in args.parents if (count == 1) != pinned else [50]:
                 spy = None
                 if count == 1 and not pinned and parents == 50 and args.profile:

@@ -46,10 +46,17 @@ def env_for(workdir: Path, **extra: str) -> dict[str, str]:
 @contextmanager
 def running_server(workdir: Path, **extra_env: str) -> Iterator[str]:
     """``hotline serve`` on a free port; yields its base URL and stops it afterwards."""
+    with serving(workdir, **extra_env) as (base, _proc):
+        yield base
+
+
+@contextmanager
+def serving(workdir: Path, *args: str, **extra_env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``hotline serve ARGS`` on a free port, once it answers /healthz: its base URL and its process."""
     port = free_port()
     log = (workdir / "server.out").open("wb")
-    proc = subprocess.Popen([HOTLINE, "serve", "--port", str(port)], cwd=workdir, env=env_for(workdir, **extra_env),
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([HOTLINE, "serve", "--port", str(port), *args], cwd=workdir,
+                            env=env_for(workdir, **extra_env), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -62,7 +69,7 @@ def running_server(workdir: Path, **extra_env: str) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("server did not start: " + (workdir / "server.out").read_text())
             time.sleep(0.1)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.servers import HOTLINE, env_for, free_port
+from tests.e2e.servers import HOTLINE, env_for, free_port, serving
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
 CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
@@ -29,29 +28,12 @@ def _allowed(pid: int) -> dict[int, set[int]]:
 @pytest.mark.slow  # ~3 s: a server process
 def test_every_thread_of_a_pinned_server_runs_on_its_cpu(tmp_path: Path) -> None:
     cpu = CPUS[-1]
-    port = free_port()
-    with (tmp_path / "server.out").open("wb") as log:
-        proc = subprocess.Popen([HOTLINE, "serve", "--port", str(port), "--cpu", str(cpu)], cwd=tmp_path,
-                                env=env_for(tmp_path), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "server.out").read_text()
-            time.sleep(0.1)
+    with serving(tmp_path, "--cpu", str(cpu)) as (base, proc):
         # A chat message: the SQLite writer and the executors' threads exist now too.
         answer = httpx.post(f"{base}/api/v1/messages", json={"user_id": "p1", "text": "xin chào"}, timeout=10)
         assert answer.status_code == 200 and answer.json()["messages"]
         threads = _allowed(proc.pid)
         assert len(threads) > 2 and all(allowed == {cpu} for allowed in threads.values()), threads
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_evidence_workers_get_back_the_cpus_the_server_had() -> None:
